@@ -1,0 +1,20 @@
+.PHONY: setup setup-test test demo lint typecheck bench
+
+setup:
+	bash scripts/setup.sh
+
+setup-test:
+	bash scripts/setup.sh --test
+
+## The whole test suite: installs what it needs, type-checks, lints, runs jest.
+test: setup-test
+	npx tsc --noEmit -p .
+	npx eslint .
+	npx jest --runInBand
+
+## The main job end to end on embedded defaults.
+demo: setup
+	npx dst-synth demo
+
+bench: setup
+	npx tsx bench/metrics.bench.ts

