@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { NativeConnection } from '@temporalio/worker';
+import path from 'node:path';
+import { publishServices } from '../../infra/discovery';
+import { startServices } from '../../infra/services';
+import { loadSettings } from '../../infra/settings';
+import { createWorkers } from '../../worker';
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'Start embedded services (Temporal dev server + UI, PostgreSQL) when not configured, migrate, and run a worker until Ctrl-C',
+    )
+    .option('--headless', 'no Temporal Web UI')
+    .action(async (opts: { headless?: boolean }) => {
+      const settings = loadSettings();
+      const services = await startServices({ settings, headless: opts.headless, say: (l) => console.log(l) });
+      const unpublish = publishServices(settings, {
+        temporalAddress: services.temporalAddress,
+        postgresPort: services.postgresPort,
+      });
+      const connection = await NativeConnection.connect({ address: services.temporalAddress });
+      const workers = await createWorkers({
+        connection,
+        namespace: settings.TEMPORAL_NAMESPACE,
+        deps: { db: services.db.db, downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads') },
+      });
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        console.log('\nstopping: draining workers, then services…');
+        for (const w of workers) w.shutdown();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      console.log(`worker running on queues ${workers.map((w) => w.options.taskQueue).join(', ')} — Ctrl-C to stop`);
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        await connection.close();
+        unpublish();
+        await services.stop();
+        console.log('stopped');
+      }
+    });
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { NativeConnection } from '@temporalio/worker';
+import path from 'node:path';
+import { z } from 'zod';
+import { openDb } from '../../db/client';
+import { runMigrations } from '../../db/migrate';
+import { resolveDatabaseUrl, resolveTemporalAddress } from '../../infra/discovery';
+import { loadSettings } from '../../infra/settings';
+import { createWorkers } from '../../worker';
+import { parseOptions } from '../options';
+import { TASK_QUEUE } from '../../workflows/task-queues';
+
+const WorkerOptions = z.object({
+  queues: z
+    .string()
+    .default(Object.values(TASK_QUEUE).join(','))
+    .transform((s) => s.split(',').map((q) => q.trim()))
+    .pipe(z.array(z.enum([TASK_QUEUE.LLM, TASK_QUEUE.DATA, TASK_QUEUE.GPU])).min(1)),
+  concurrency: z.coerce.number().int().positive().default(10),
+});
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a worker against TEMPORAL_ADDRESS and DATABASE_URL (run many, on many machines)')
+    .option('--queues <list>', 'comma-separated task queues: llm,data,gpu', 'llm,data,gpu')
+    .option('--concurrency <n>', 'concurrent activities per queue', '10')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(WorkerOptions, raw);
+      const settings = loadSettings();
+      const db = openDb(resolveDatabaseUrl(settings));
+      await runMigrations(db.pool);
+      const connection = await NativeConnection.connect({ address: resolveTemporalAddress(settings) });
+      const workers = await createWorkers({
+        connection,
+        namespace: settings.TEMPORAL_NAMESPACE,
+        queues: opts.queues,
+        maxConcurrentActivities: opts.concurrency,
+        deps: { db: db.db, downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads') },
+      });
+      const stop = () => workers.forEach((w) => w.shutdown());
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      console.log(`worker serving ${opts.queues.join(', ')} (concurrency ${opts.concurrency})`);
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        await connection.close();
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,31 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { Pool } from 'pg';
+import * as schema from './schema';
+
+export type Db = NodePgDatabase<typeof schema>;
+
+export interface DbHandle {
+  db: Db;
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+/** Opens a pooled connection. `max` is the pool size (default 5). */
+export function openDb(url: string, max = 5): DbHandle {
+  const pool = new Pool({ connectionString: url, max });
+  // An idle client losing its server (Postgres restart) must not crash the process.
+  pool.on('error', () => undefined);
+  const db = drizzle(pool, { schema });
+  return { db, pool, close: () => pool.end() };
+}
+
+/** `postgres://user:***@host:port/db` — safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable DATABASE_URL>';
+  }
+}

@@ -1,0 +1,55 @@
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import { TASK_QUEUE, WORKFLOW_TASK_QUEUE, type TaskQueue } from '../workflows/task-queues';
+
+export interface WorkerSetOptions {
+  connection: NativeConnection;
+  /** Temporal namespace. Default `default`. */
+  namespace?: string;
+  /** Queues to serve. Default: all of `TASK_QUEUE`. */
+  queues?: TaskQueue[];
+  deps: ActivityDeps;
+  /** Concurrent activities per queue. Default 10. */
+  maxConcurrentActivities?: number;
+  /** Pre-built workflow bundle (tests build it once); default: bundle `workflows/`. */
+  workflowBundle?: WorkflowBundle;
+}
+
+/** Bundles the workflow code once; the bundle is shared by every worker of the process. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+}
+
+/** Creates one Temporal worker per served queue; workflows run on the data queue. */
+export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
+  const queues = opts.queues ?? Object.values(TASK_QUEUE);
+  const activities = createActivities(opts.deps);
+  const needsWorkflows = queues.includes(WORKFLOW_TASK_QUEUE);
+  const bundle = needsWorkflows ? (opts.workflowBundle ?? (await bundleWorkflows())) : undefined;
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace ?? 'default',
+        taskQueue,
+        activities,
+        maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 10,
+        ...(taskQueue === WORKFLOW_TASK_QUEUE && bundle ? { workflowBundle: bundle } : {}),
+      }),
+    ),
+  );
+}
+
+/** Runs the workers until one fails or `shutdown()` is called on them. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
