@@ -1,4 +1,5 @@
 import type { Db } from '../db/client';
+import { createEvaluateActivities } from './evaluate';
 import { createImportActivities } from './import';
 
 export interface ActivityDeps {
@@ -11,6 +12,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createImportActivities({ db: deps.db, downloadDir: deps.downloadDir }),
+    ...createEvaluateActivities({ db: deps.db }),
   };
 }
 

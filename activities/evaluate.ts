@@ -1,0 +1,81 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { dialogues, evaluations } from '../db/schema';
+import { goldAsPredictions } from '../metrics/write-gold';
+import { readPredictions, score } from '../metrics/score';
+import type { Dialogue } from '../multiwoz/types';
+import { REFERENCE_PREDICTOR, type EvaluateInput, type EvaluationSummary } from './evaluate-types';
+
+export interface EvaluateActivityDeps {
+  db: Db;
+}
+
+/** Scores stored gold dialogues against predictions and stores one row per convention. */
+export function createEvaluateActivities(deps: EvaluateActivityDeps) {
+  return {
+    async evaluatePredictions(input: EvaluateInput): Promise<EvaluationSummary[]> {
+      const gold = await loadGold(deps.db, input);
+      if (gold.length === 0) {
+        throw ApplicationFailure.nonRetryable(
+          `no ${input.dataset}/${input.split} dialogues in the database: import them first`,
+          'NoGoldData',
+        );
+      }
+      const predictions = await predictionsFor(input, gold);
+      const out: EvaluationSummary[] = [];
+      for (const convention of input.conventions) {
+        const report = score({ convention, gold, predictions });
+        await deps.db.insert(evaluations).values({
+          runId: input.runId,
+          model: input.model,
+          dataset: input.dataset,
+          split: input.split,
+          convention,
+          jga: report.jga,
+          slotAccuracy: report.slotAccuracy,
+          slotF1: report.slotF1,
+          turns: report.turns,
+          report,
+        });
+        out.push({
+          convention,
+          jga: report.jga,
+          slotAccuracy: report.slotAccuracy,
+          slotF1: report.slotF1,
+          turns: report.turns,
+          missingPredictions: report.missingPredictions,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+async function loadGold(db: Db, input: EvaluateInput): Promise<Dialogue[]> {
+  const rows = await db
+    .select({ content: dialogues.content })
+    .from(dialogues)
+    .where(and(eq(dialogues.dataset, input.dataset), eq(dialogues.split, input.split)))
+    .orderBy(asc(dialogues.dialogueId));
+  // Several imported versions of one split may coexist; the newest import wins per id.
+  const byId = new Map<string, Dialogue>();
+  for (const r of rows) {
+    const d = r.content as Dialogue;
+    byId.set(d.id, d);
+  }
+  return [...byId.values()];
+}
+
+async function predictionsFor(input: EvaluateInput, gold: Dialogue[]) {
+  if (input.model === REFERENCE_PREDICTOR.ORACLE) return goldAsPredictions(gold);
+  if (input.model === REFERENCE_PREDICTOR.EMPTY) return [];
+  if (!input.predictionsPath) {
+    throw ApplicationFailure.nonRetryable(`model ${input.model}: no predictions file given`, 'InvalidInput');
+  }
+  try {
+    return await readPredictions(input.predictionsPath);
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidPredictions');
+  }
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { downloadRelease } from '../../multiwoz/download';
+import { parseOptions } from '../options';
+import { progressView } from '../progress';
+
+const DownloadOptions = z.object({
+  release: z.enum(['multiwoz22', 'multiwoz24']),
+  dest: z.string().min(1),
+  baseUrl: z.string().url().optional(),
+});
+
+export function registerDownload(program: Command): void {
+  program
+    .command('download')
+    .description('Download an official MultiWOZ release (resumable, size/hash checked); needs internet')
+    .requiredOption('--release <name>', 'multiwoz22 | multiwoz24')
+    .requiredOption('--dest <dir>', 'folder to write the release into')
+    .option('--base-url <url>', 'mirror to download from instead of GitHub')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(DownloadOptions, raw);
+      const view = progressView(`download ${opts.release}`);
+      try {
+        const dir = await downloadRelease({
+          release: opts.release,
+          destDir: path.resolve(opts.dest),
+          baseUrl: opts.baseUrl,
+          onProgress: (p) => view.update(p.done, p.total ?? p.done),
+        });
+        view.stop();
+        console.log(`downloaded ${opts.release} into ${dir ?? opts.dest}`);
+      } finally {
+        view.stop();
+      }
+    });
+}

@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+
+/** One chat message in the OpenAI chat-completions shape. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Token counts of one call, as reported by the endpoint (estimated when it reports none). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ChatRequest {
+  /** Which simulator role makes the call (user, system, paraphraser, labeller): logs and scripts. */
+  role: string;
+  messages: ChatMessage[];
+  /** Sampling temperature. Default: the client's configured one (0.5, as the paper). */
+  temperature?: number;
+  /** Upper bound on completion tokens. Default: the client's configured one. */
+  maxTokens?: number;
+  /** Abort the HTTP request (activity cancellation). */
+  signal?: AbortSignal;
+}
+
+export interface ChatResult {
+  text: string;
+  usage: Usage;
+  /** Estimated cost in US dollars from the configured per-token prices (0 when unknown). */
+  costUsd: number;
+  model: string;
+}
+
+export interface StructuredRequest<T> extends ChatRequest {
+  /** The answer must be one JSON value matching this schema. */
+  schema: z.ZodType<T>;
+  /** Name of the schema for `response_format: json_schema`. */
+  schemaName: string;
+}
+
+export interface StructuredResult<T> extends ChatResult {
+  value: T;
+}
+
+/** The one small interface every simulator role talks to. */
+export interface LlmClient {
+  readonly model: string;
+  chat(req: ChatRequest): Promise<ChatResult>;
+  /**
+   * JSON output validated by zod. An invalid answer is retried once with the validation
+   * error appended to the conversation; a second invalid answer throws `InvalidLlmOutputError`.
+   * Usage of both calls is summed in the result (and attached to the error).
+   */
+  structured<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>>;
+}
