@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Validates CLI options; a failure names each bad option and why. */
 export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
@@ -7,3 +7,10 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.in
   const lines = r.error.issues.map((i) => `  --${String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`);
   throw new Error(`invalid options:\n${lines.join('\n')}`);
 }
+
+/** Options of commands that start the embedded services (`dev`, `demo`). */
+export const ServiceOptions = z.object({
+  headless: z.boolean().default(false),
+  port: z.coerce.number().int().min(1).max(65535).default(7233),
+  uiPort: z.coerce.number().int().min(1).max(65535).default(8233),
+});

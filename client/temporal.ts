@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { resolveTemporalAddress } from '../infra/discovery';
+import { resolveTemporalAddress, resolveUiUrl } from '../infra/discovery';
 import type { Settings } from '../infra/settings';
 
 /** A Temporal client for the configured (or embedded) server, with a clear error when none answers. */
@@ -17,8 +17,8 @@ export async function connectClient(settings: Settings): Promise<{ client: Clien
   return { client, close: () => connection.close() };
 }
 
-/** Web UI link of a workflow on the embedded dev server (UI port 8233). */
+/** Web UI link of a workflow. */
 export function workflowUiUrl(settings: Settings, workflowId: string): string {
-  const ui = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
+  const ui = resolveUiUrl(settings);
   return `${ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(workflowId)}`;
 }

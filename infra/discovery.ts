@@ -6,6 +6,8 @@ import type { Settings } from './settings';
 interface ServicesFile {
   pid: number;
   temporalAddress: string;
+  /** Web UI base URL, when the dev server has one. */
+  uiUrl?: string;
   /** Embedded Postgres port; the password stays in `postgres/password` (mode 600). */
   postgresPort?: number;
 }
@@ -42,4 +44,9 @@ export function resolveDatabaseUrl(s: Settings): string {
 /** TEMPORAL_ADDRESS, else the dev server of a running `dst-synth dev`, else 127.0.0.1:7233. */
 export function resolveTemporalAddress(s: Settings): string {
   return s.TEMPORAL_ADDRESS ?? running(s)?.temporalAddress ?? '127.0.0.1:7233';
+}
+
+/** TEMPORAL_UI_URL, else the Web UI of a running `dst-synth dev`, else http://localhost:8233. */
+export function resolveUiUrl(s: Settings): string {
+  return process.env.TEMPORAL_UI_URL ?? running(s)?.uiUrl ?? 'http://localhost:8233';
 }

@@ -21,6 +21,10 @@ export interface StartServicesOptions {
   settings: Settings;
   /** Start the dev server without the Web UI. Default false. */
   headless?: boolean;
+  /** Dev server gRPC port. Default 7233. */
+  port?: number;
+  /** Dev server Web UI port. Default 8233. */
+  uiPort?: number;
   /** Called with one line per step, for the CLI to print. */
   say?: (line: string) => void;
 }
@@ -37,14 +41,15 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
     let temporalAddress = settings.TEMPORAL_ADDRESS;
     let uiUrl: string | undefined;
     if (!temporalAddress) {
-      if (await isListening(7233)) {
+      const port = opts.port ?? 7233;
+      if (await isListening(port)) {
         throw new Error(
-          'a Temporal server already listens on 127.0.0.1:7233 (is `dst-synth dev` running?); ' +
-            'set TEMPORAL_ADDRESS=127.0.0.1:7233 to use it, or stop it',
+          `a Temporal server already listens on 127.0.0.1:${port} (is \`dst-synth dev\` running?); ` +
+            `set TEMPORAL_ADDRESS=127.0.0.1:${port} to use it, or stop it`,
         );
       }
       const dir = path.join(settings.DST_SYNTH_DATA_DIR, 'temporal');
-      const srv = await startTemporalDevServer({ dataDir: dir, headless: opts.headless });
+      const srv = await startTemporalDevServer({ dataDir: dir, headless: opts.headless, port, uiPort: opts.uiPort });
       stops.push(srv.stop);
       temporalAddress = srv.address;
       uiUrl = srv.uiUrl;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
+import { z } from 'zod';
 import type { EvaluateInput, EvaluationSummary } from '../../activities/evaluate-types';
 import type { ImportInput } from '../../activities/import-types';
 import { publishServices } from '../../infra/discovery';
@@ -10,6 +11,7 @@ import { multiwozDir } from '../../multiwoz/paths';
 import { createWorkers } from '../../worker';
 import { evaluateWorkflow } from '../../workflows/evaluate';
 import { WORKFLOW_TASK_QUEUE } from '../../workflows/task-queues';
+import { parseOptions, ServiceOptions } from '../options';
 import { connectClient } from '../temporal';
 import { formatImport, runImport } from './import';
 
@@ -30,11 +32,16 @@ export function registerDemo(program: Command): void {
       'The main job on embedded defaults: start services, import the offline MultiWOZ splits, score reference predictors',
     )
     .option('--keep-running', 'keep services and worker up afterwards (browse the Web UI), until Ctrl-C')
-    .action(async (opts: { keepRunning?: boolean }) => {
+    .option('--headless', 'no Temporal Web UI')
+    .option('--port <n>', 'dev server gRPC port', '7233')
+    .option('--ui-port <n>', 'Web UI port', '8233')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(ServiceOptions.extend({ keepRunning: z.boolean().default(false) }), raw);
       const settings = loadSettings();
-      const services = await startServices({ settings, say: (l) => console.log(l) });
+      const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,
+        uiUrl: services.uiUrl,
         postgresPort: services.postgresPort,
       });
       const connection = await NativeConnection.connect({ address: services.temporalAddress });

@@ -5,6 +5,7 @@ import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
 import { createWorkers } from '../../worker';
+import { parseOptions, ServiceOptions } from '../options';
 
 export function registerDev(program: Command): void {
   program
@@ -13,11 +14,15 @@ export function registerDev(program: Command): void {
       'Start embedded services (Temporal dev server + UI, PostgreSQL) when not configured, migrate, and run a worker until Ctrl-C',
     )
     .option('--headless', 'no Temporal Web UI')
-    .action(async (opts: { headless?: boolean }) => {
+    .option('--port <n>', 'dev server gRPC port', '7233')
+    .option('--ui-port <n>', 'Web UI port', '8233')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(ServiceOptions, raw);
       const settings = loadSettings();
-      const services = await startServices({ settings, headless: opts.headless, say: (l) => console.log(l) });
+      const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,
+        uiUrl: services.uiUrl,
         postgresPort: services.postgresPort,
       });
       const connection = await NativeConnection.connect({ address: services.temporalAddress });
