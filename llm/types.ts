@@ -10,6 +10,8 @@ export interface ChatMessage {
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** True when the endpoint reported no usage and the counts are the chars/4 estimate. */
+  estimated?: boolean;
 }
 
 export interface ChatRequest {
@@ -30,6 +32,10 @@ export interface ChatResult {
   /** Estimated cost in US dollars from the configured per-token prices (0 when unknown). */
   costUsd: number;
   model: string;
+  /** Why generation stopped, as the endpoint says (`stop`, `length`, …), when known. */
+  finishReason?: string;
+  /** HTTP/model calls behind this result (2 when a structured answer was retried). Default 1. */
+  calls?: number;
 }
 
 export interface StructuredRequest<T> extends ChatRequest {
@@ -53,4 +59,12 @@ export interface LlmClient {
    * Usage of both calls is summed in the result (and attached to the error).
    */
   structured<T>(req: StructuredRequest<T>): Promise<StructuredResult<T>>;
+  /**
+   * Optional cheap check that the endpoint, key and model work; throws the same clear,
+   * non-retryable failures as a real call. Use the `preflight(client)` helper from
+   * `llm/errors.ts`, which falls back to a one-token chat when a client has none.
+   */
+  preflight?(signal?: AbortSignal): Promise<void>;
+  /** Optional: release resources (loaded local model). Idempotent. */
+  close?(): Promise<void>;
 }

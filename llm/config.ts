@@ -1,0 +1,117 @@
+/**
+ * LLM configuration. The config object travels in Temporal payloads and is stored with runs, so
+ * it never holds a secret: the API key is read from the environment only, by `createLlmClient`,
+ * on the worker that makes the calls.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { LlmFailureType } from './errors';
+import { createLocalLlamaClient } from './local';
+import { defaultLocalModelPath } from './local-model';
+import { createOpenAiClient, DEFAULT_OPENAI_BASE_URL } from './openai';
+import type { LlmClient } from './types';
+
+const Prices = z.object({
+  /** USD per million prompt tokens. */
+  promptPerMTok: z.number().nonnegative(),
+  /** USD per million completion tokens. */
+  completionPerMTok: z.number().nonnegative(),
+});
+
+export const LlmConfigSchema = z
+  .object({
+    /** `openai`: any OpenAI-compatible endpoint. `local`: a .gguf model via node-llama-cpp. Default `openai`. */
+    provider: z.enum(['openai', 'local']).default('openai'),
+    /** openai: the model name (required). local: path of the .gguf file (default: `defaultLocalModelPath()`). */
+    model: z.string().min(1).optional(),
+    /** openai only: endpoint base URL. Default: `$OPENAI_BASE_URL`, else OpenAI's. */
+    baseURL: z
+      .url()
+      .refine((u) => !new URL(u).username && !new URL(u).password, {
+        message:
+          'put credentials in OPENAI_API_KEY, not in the base URL (the config is stored in plain text)',
+      })
+      .optional(),
+    /** Sampling temperature. Default 0.5 (the paper's). */
+    temperature: z.number().min(0).max(2).default(0.5),
+    /** Upper bound on completion tokens per call. Default 512. */
+    maxTokens: z.number().int().positive().default(512),
+    /** openai only: per-request timeout in milliseconds. Default 60000. */
+    timeoutMs: z.number().int().positive().default(60_000),
+    /** openai only: USD per million tokens, for cost reports. Default: none (cost 0). */
+    prices: Prices.optional(),
+    /** local only: context window in tokens. Default 4096. */
+    contextSize: z.number().int().positive().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.provider === 'openai' && !c.model) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: 'provider openai needs a model name, e.g. "gpt-4o-mini"',
+      });
+    }
+  });
+
+/** Parsed config, defaults filled in. */
+export type LlmConfig = z.output<typeof LlmConfigSchema>;
+/** What users write: everything but the provider's essentials is optional. */
+export type LlmConfigInput = z.input<typeof LlmConfigSchema>;
+
+const configFailure = (message: string) =>
+  ApplicationFailure.create({ message, type: LlmFailureType.Config, nonRetryable: true });
+
+const SECRET_KEYS = /^(api[_-]?key|key|token|secret|password|authorization)$/i;
+
+/** Validates an LLM config; refuses one that carries a secret, with a message saying where it goes. */
+export function parseLlmConfig(input: unknown): LlmConfig {
+  if (typeof input === 'object' && input !== null) {
+    const leaked = Object.keys(input).find((k) => SECRET_KEYS.test(k));
+    if (leaked) {
+      throw configFailure(
+        `LLM config field "${leaked}" is not allowed: the API key is read from the environment variable OPENAI_API_KEY only (the config is stored in Temporal histories)`,
+      );
+    }
+  }
+  const parsed = LlmConfigSchema.safeParse(input);
+  if (!parsed.success) throw configFailure(`invalid LLM config:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Builds the client for a config. Secrets and the endpoint come from `env`: `OPENAI_API_KEY`
+ * (required for provider openai) and `OPENAI_BASE_URL` (used when the config has no `baseURL`).
+ * For local, `DST_SYNTH_LOCAL_MODEL` is honoured through `defaultLocalModelPath`.
+ */
+export function createLlmClient(config: LlmConfigInput, env: NodeJS.ProcessEnv = process.env): LlmClient {
+  const c = parseLlmConfig(config);
+  if (c.provider === 'local') {
+    const modelPath = c.model ?? defaultLocalModelPath(env);
+    return createLocalLlamaClient({
+      modelPath,
+      temperature: c.temperature,
+      maxTokens: c.maxTokens,
+      contextSize: c.contextSize,
+    });
+  }
+  const model = c.model ?? '';
+  const apiKey = env.OPENAI_API_KEY?.trim();
+  const baseURL = c.baseURL ?? (env.OPENAI_BASE_URL?.trim() || DEFAULT_OPENAI_BASE_URL);
+  if (!apiKey) {
+    throw configFailure(
+      `no API key for the LLM endpoint ${baseURL}: set the environment variable OPENAI_API_KEY ` +
+        '(for a local server that ignores keys, any value works, e.g. OPENAI_API_KEY=none), ' +
+        'or use provider "local" for the bundled CPU model',
+    );
+  }
+  return createOpenAiClient({
+    apiKey,
+    baseURL,
+    model, // the schema requires it for provider openai
+    temperature: c.temperature,
+    maxTokens: c.maxTokens,
+    timeoutMs: c.timeoutMs,
+    prices: c.prices,
+  });
+}

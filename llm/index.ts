@@ -1,0 +1,21 @@
+/** The LLM layer: one `LlmClient` interface, an OpenAI-compatible and a local implementation. */
+export type * from './types';
+export {
+  createLlmClient,
+  parseLlmConfig,
+  LlmConfigSchema,
+  type LlmConfig,
+  type LlmConfigInput,
+} from './config';
+export {
+  InvalidLlmOutputError,
+  LlmFailureType,
+  preflight,
+  retryAfterMs,
+  toTemporalFailure,
+  type FailureContext,
+} from './errors';
+export { createOpenAiClient, DEFAULT_OPENAI_BASE_URL, ROLE_HEADER, type OpenAiClientOptions } from './openai';
+export { createLocalLlamaClient, type LocalLlamaClientOptions } from './local';
+export { defaultLocalModelPath, LocalModelMissingError, LOCAL_MODEL_ENV } from './local-model';
+export { UsageMeter, estimateTokens, costUsd, type Prices, type UsageTotals } from './usage';

@@ -1,0 +1,50 @@
+/**
+ * Drives the local client in its own process: node-llama-cpp is ESM with top-level await and
+ * cannot load inside Jest's CommonJS sandbox. Usage: node --require tsx/cjs local-llm-probe.ts <model.gguf>
+ * Prints one JSON object: timings, a structured answer and a chat answer (or `{ error }`).
+ */
+import { z } from 'zod';
+import { createLocalLlamaClient } from '../../llm/local';
+
+export const ProbeSchema = z.object({
+  area: z.enum(['north', 'south', 'east', 'west', 'centre']),
+  pricerange: z.enum(['cheap', 'moderate', 'expensive']),
+});
+
+async function main(modelPath: string) {
+  const client = createLocalLlamaClient({ modelPath, temperature: 0, maxTokens: 40, contextSize: 1024 });
+  try {
+    let t = Date.now();
+    await client.preflight?.();
+    const loadMs = Date.now() - t;
+    t = Date.now();
+    const structured = await client.structured({
+      role: 'labeller',
+      schemaName: 'hotel_state',
+      schema: ProbeSchema,
+      messages: [
+        { role: 'system', content: 'Extract the hotel constraints the user asked for, as JSON.' },
+        { role: 'user', content: 'I need a cheap hotel in the north of town.' },
+      ],
+    });
+    const structuredMs = Date.now() - t;
+    t = Date.now();
+    const chat = await client.chat({
+      role: 'user',
+      messages: [{ role: 'user', content: 'Say hello.' }],
+      maxTokens: 8,
+    });
+    const chatMs = Date.now() - t;
+    return { loadMs, structured, structuredMs, chat, chatMs };
+  } finally {
+    await client.close();
+  }
+}
+
+main(process.argv[2] ?? '').then(
+  (r) => process.stdout.write(JSON.stringify(r)),
+  (err: unknown) => {
+    process.stdout.write(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+    process.exitCode = 1;
+  },
+);

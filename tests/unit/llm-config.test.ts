@@ -1,0 +1,76 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { createLlmClient, parseLlmConfig } from '../../llm/config';
+import { LlmFailureType } from '../../llm/errors';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+
+let server: LlmServer;
+beforeAll(async () => {
+  server = await startLlmServer({ apiKey: 'sk-env-key-123456', responder: () => 'hi' });
+});
+afterAll(() => server.close());
+
+function configError(fn: () => unknown): ApplicationFailure {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe(LlmFailureType.Config);
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected a config error');
+}
+
+test('defaults are filled in', () => {
+  expect(parseLlmConfig({ model: 'gpt-4o-mini' })).toEqual({
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    temperature: 0.5,
+    maxTokens: 512,
+    timeoutMs: 60_000,
+  });
+});
+
+test('invalid configs are refused with the field named', () => {
+  expect(configError(() => parseLlmConfig({ provider: 'openai' })).message).toMatch(/model/);
+  expect(configError(() => parseLlmConfig({ model: 'm', temperature: 5 })).message).toMatch(/temperature/);
+  expect(configError(() => parseLlmConfig({ model: 'm', bogus: 1 })).message).toMatch(/bogus/);
+});
+
+test('the config never carries a secret', () => {
+  const f = configError(() => parseLlmConfig({ model: 'm', apiKey: 'sk-in-config-999' }));
+  expect(f.message).toMatch(/OPENAI_API_KEY/);
+  expect(f.message).not.toContain('sk-in-config');
+  const u = configError(() => parseLlmConfig({ model: 'm', baseURL: 'https://user:pw@example.test/v1' }));
+  expect(u.message).toMatch(/credentials/);
+  expect(u.message).not.toContain('pw@');
+});
+
+test('provider openai without OPENAI_API_KEY: a clear error', () => {
+  const f = configError(() => createLlmClient({ model: 'test-model' }, { OPENAI_BASE_URL: server.url }));
+  expect(f.message).toContain(
+    `no API key for the LLM endpoint ${server.url}: set the environment variable OPENAI_API_KEY`,
+  );
+});
+
+test('key and base URL come from the environment', async () => {
+  const env = { OPENAI_API_KEY: 'sk-env-key-123456', OPENAI_BASE_URL: server.url };
+  const client = createLlmClient({ model: 'test-model', maxTokens: 20 }, env);
+  const r = await client.chat({ role: 'user', messages: [{ role: 'user', content: 'hello' }] });
+  expect(r.text).toBe('hi');
+  expect(server.requests.at(-1)!.body!.max_tokens).toBe(20);
+  // an explicit baseURL in the config wins over OPENAI_BASE_URL
+  const wrong = createLlmClient(
+    { model: 'test-model', baseURL: server.url },
+    { ...env, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
+  );
+  await expect(
+    wrong.chat({ role: 'user', messages: [{ role: 'user', content: 'x' }] }),
+  ).resolves.toMatchObject({ text: 'hi' });
+});
+
+test('provider local with a missing model file: a clear error', () => {
+  expect(() => createLlmClient({ provider: 'local', model: '/nope/model.gguf' }, {})).toThrow(
+    'local LLM model file /nope/model.gguf does not exist',
+  );
+});
