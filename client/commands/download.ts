@@ -22,14 +22,17 @@ export function registerDownload(program: Command): void {
       const opts = parseOptions(DownloadOptions, raw);
       const view = progressView(`download ${opts.release}`);
       try {
-        const dir = await downloadRelease({
+        const result = await downloadRelease({
           release: opts.release,
           destDir: path.resolve(opts.dest),
           baseUrl: opts.baseUrl,
-          onProgress: (p) => view.update(p.done, p.total ?? p.done),
+          onProgress: (p) => view.update(p.done, p.total ?? p.done, `${p.file} (${p.index + 1}/${p.count})`),
         });
         view.stop();
-        console.log(`downloaded ${opts.release} into ${dir ?? opts.dest}`);
+        const fetched = result.files.filter((f) => f.downloaded).length;
+        console.log(
+          `${opts.release}: ${result.files.length} files in ${result.destDir} (${fetched} downloaded, ${result.files.length - fetched} already verified)`,
+        );
       } finally {
         view.stop();
       }

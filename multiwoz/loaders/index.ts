@@ -31,8 +31,11 @@ export type MultiwozDataset =
   typeof DATASET.MULTIWOZ21 | typeof DATASET.MULTIWOZ22 | typeof DATASET.MULTIWOZ24;
 
 export interface LoadDatasetOptions {
-  /** Release the source holds. Checked against the layout: the 2.2 layout is `multiwoz22` only. */
-  dataset: MultiwozDataset;
+  /**
+   * Release the source holds. Checked against the layout: the 2.2 layout is `multiwoz22`
+   * only. Default: whatever the layout is (no check).
+   */
+  dataset?: MultiwozDataset;
   /** A folder, or one file: `.json`, `.tsv` or `.zip`. */
   source: string;
   /** Split to load. Default: every dialogue the source holds (train, dev, test order). */
@@ -129,6 +132,17 @@ function bySplit(
   return { layout, splits };
 }
 
+/**
+ * 2.2 files outside a split folder (`writeExport`'s `generated/`): loadable whole, never as
+ * a split, since nothing says which split they are.
+ */
+function unsplit22(files: SourceFile[], parse: (g: SourceFile[]) => Dialogue[]): Candidate | undefined {
+  const group = files
+    .filter((f) => /(?:^|\/)dialogues_\d+\.json$/.test(f.name.replace(/\\/g, '/')))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return group.length ? { layout: 'multiwoz22', splits: {}, all: () => parse(group) } : undefined;
+}
+
 /** Candidate layouts found among `files`, most authoritative first. */
 function candidates(files: SourceFile[]): Candidate[] {
   const out: Candidate[] = [];
@@ -143,12 +157,10 @@ function candidates(files: SourceFile[]): Candidate[] {
       ),
     );
   }
-  const c22 = bySplit(
-    files,
-    /(?:^|\/)(train|dev|test)\/dialogues_\d+\.json$/,
-    (g) => g.flatMap((f) => parseMultiwoz22(json(f), f.label)),
-    'multiwoz22',
-  );
+  const parse22 = (g: SourceFile[]) => g.flatMap((f) => parseMultiwoz22(json(f), f.label));
+  const c22 =
+    bySplit(files, /(?:^|\/)(train|dev|test)\/dialogues_\d+\.json$/, parse22, 'multiwoz22') ??
+    unsplit22(files, parse22);
   // One file per split: a loose copy and a zipped one would load the same dialogues twice.
   const first = (g: SourceFile[]) => g.slice(0, 1);
   const cSplit = bySplit(
@@ -256,7 +268,7 @@ export async function loadDataset(opts: LoadDatasetOptions): Promise<Dialogue[]>
   const { layout, load } = stat.isDirectory()
     ? fromFiles(walk(source), source, split)
     : fromFile(source, split);
-  if ((layout === 'multiwoz22') !== (dataset === DATASET.MULTIWOZ22)) {
+  if (dataset && (layout === 'multiwoz22') !== (dataset === DATASET.MULTIWOZ22)) {
     throw new Error(`${source} holds the ${layout} layout, which is not a ${dataset} source`);
   }
   return load();

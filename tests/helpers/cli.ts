@@ -56,7 +56,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
 
 /** The environment without any configured service, so commands start embedded ones. */
 export function embeddedEnv(dataDir: string): NodeJS.ProcessEnv {
-  const env = { ...process.env, DST_SYNTH_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, DST_SYNTH_DATA_DIR: dataDir };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   return env;
