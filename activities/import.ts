@@ -24,7 +24,10 @@ export interface ImportActivityDeps {
 }
 
 /** Failure types the import workflow must not retry. */
-export const IMPORT_FAILURE = { INVALID_DATASET: 'InvalidDataset', SOURCE_UNAVAILABLE: 'SourceUnavailable' } as const;
+export const IMPORT_FAILURE = {
+  INVALID_DATASET: 'InvalidDataset',
+  SOURCE_UNAVAILABLE: 'SourceUnavailable',
+} as const;
 
 /** Activities of the import workflow; a worker keeps one parsed copy of each source. */
 export function createImportActivities(deps: ImportActivityDeps) {
@@ -45,7 +48,9 @@ export function createImportActivities(deps: ImportActivityDeps) {
 
   return {
     async planImport({ runId, input }: PlanImportInput): Promise<ImportPlan> {
-      const localSource = isUrl(input.source) ? await fetchSource(input.source, deps.downloadDir) : input.source;
+      const localSource = isUrl(input.source)
+        ? await fetchSource(input.source, deps.downloadDir)
+        : input.source;
       const datasetVersion = await contentVersion(localSource).catch((e: unknown) => {
         throw ApplicationFailure.nonRetryable(errorMessage(e), IMPORT_FAILURE.INVALID_DATASET);
       });

@@ -25,5 +25,7 @@ function listFiles(p: string): string[] {
   if (!statSync(p).isDirectory()) return [p];
   return readdirSync(p, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(p, e.name)) : e.isFile() ? [path.join(p, e.name)] : []));
+    .flatMap((e) =>
+      e.isDirectory() ? listFiles(path.join(p, e.name)) : e.isFile() ? [path.join(p, e.name)] : [],
+    );
 }

@@ -4,7 +4,9 @@ import { z } from 'zod';
 export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  --${String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`);
+  const lines = r.error.issues.map(
+    (i) => `  --${String(i.path[0] ?? '?').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`,
+  );
   throw new Error(`invalid options:\n${lines.join('\n')}`);
 }
 

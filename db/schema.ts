@@ -30,9 +30,13 @@ export const runs = pgTable('runs', {
   kind: text('kind').notNull(),
   status: text('status').$type<RunStatus>().notNull().default(RUN_STATUS.RUNNING),
   /** The run's validated configuration (never holds secrets). */
-  config: jsonb('config').notNull().default(sql`'{}'::jsonb`),
+  config: jsonb('config')
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   /** Summary numbers written as the run progresses (counts, not data). */
-  summary: jsonb('summary').notNull().default(sql`'{}'::jsonb`),
+  summary: jsonb('summary')
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   error: text('error'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

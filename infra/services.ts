@@ -49,7 +49,12 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
         );
       }
       const dir = path.join(settings.DST_SYNTH_DATA_DIR, 'temporal');
-      const srv = await startTemporalDevServer({ dataDir: dir, headless: opts.headless, port, uiPort: opts.uiPort });
+      const srv = await startTemporalDevServer({
+        dataDir: dir,
+        headless: opts.headless,
+        port,
+        uiPort: opts.uiPort,
+      });
       stops.push(srv.stop);
       temporalAddress = srv.address;
       uiUrl = srv.uiUrl;

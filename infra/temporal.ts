@@ -64,4 +64,3 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
     stop: () => stopChild(child),
   };
 }
-

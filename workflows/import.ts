@@ -7,11 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createImportActivities } from '../activities/import';
-import {
-  IMPORT_PHASE,
-  type ImportInput,
-  type ImportProgress,
-} from '../activities/import-types';
+import { IMPORT_PHASE, type ImportInput, type ImportProgress } from '../activities/import-types';
 import { SA } from './search-attributes';
 import { TASK_QUEUE } from './task-queues';
 
@@ -35,7 +31,13 @@ const DEFAULT_BATCH = 200;
 /** Loads one split of a MultiWOZ release into Postgres, in batches, idempotently. */
 export async function importDatasetWorkflow(input: ImportInput): Promise<ImportProgress> {
   const runId = workflowInfo().workflowId;
-  const progress: ImportProgress = { phase: IMPORT_PHASE.PLANNING, total: 0, done: 0, inserted: 0, skipped: 0 };
+  const progress: ImportProgress = {
+    phase: IMPORT_PHASE.PLANNING,
+    total: 0,
+    done: 0,
+    inserted: 0,
+    skipped: 0,
+  };
   setHandler(importProgressQuery, () => progress);
   upsertSearchAttributes([
     { key: SA.RUN_KIND, value: 'import' },

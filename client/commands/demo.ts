@@ -91,7 +91,9 @@ async function scoreReferences(): Promise<void> {
         rows.push(...res.map((r) => row(`${dataset}/${split}`, model, r)));
       }
     }
-    console.log('\n' + ['data            model   convention  JGA     slot acc  slot F1  turns', ...rows].join('\n'));
+    console.log(
+      '\n' + ['data            model   convention  JGA     slot acc  slot F1  turns', ...rows].join('\n'),
+    );
   } finally {
     await close();
   }

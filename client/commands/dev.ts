@@ -40,7 +40,9 @@ export function registerDev(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      console.log(`worker running on queues ${workers.map((w) => w.options.taskQueue).join(', ')} — Ctrl-C to stop`);
+      console.log(
+        `worker running on queues ${workers.map((w) => w.options.taskQueue).join(', ')} — Ctrl-C to stop`,
+      );
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {

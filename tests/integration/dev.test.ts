@@ -53,7 +53,9 @@ async function countDialogues(): Promise<number> {
 test('dev starts embedded Temporal + Postgres, never prints the password, and a restart keeps the data', async () => {
   const first = await startDev();
   const password = readFileSync(path.join(dataDir, 'postgres/password'), 'utf8').trim();
-  expect(first.output()).toMatch(/embedded PostgreSQL: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/dst_synth/);
+  expect(first.output()).toMatch(
+    /embedded PostgreSQL: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/dst_synth/,
+  );
   expect(first.output()).not.toContain(password);
 
   const source = path.join(multiwozDir(), '2.4/dev-10pct.icdst.json');

@@ -42,7 +42,11 @@ afterAll(async () => {
 const mw = () => multiwozDir();
 
 async function runImport(input: ImportInput, id: string) {
-  return env.client.workflow.execute(importDatasetWorkflow, { taskQueue: TASK_QUEUE.DATA, workflowId: id, args: [input] });
+  return env.client.workflow.execute(importDatasetWorkflow, {
+    taskQueue: TASK_QUEUE.DATA,
+    workflowId: id,
+    args: [input],
+  });
 }
 
 async function count(dataset: string, split: string) {
@@ -77,7 +81,10 @@ test('imports the 2.1 test set idempotently, with a progress query', async () =>
 });
 
 test('imports the 2.1 validation set and the 2.4 dev sample', async () => {
-  await runImport({ dataset: 'multiwoz21', source: path.join(mw(), '2.1/val.json.zip'), split: 'dev' }, 'import-21-dev');
+  await runImport(
+    { dataset: 'multiwoz21', source: path.join(mw(), '2.1/val.json.zip'), split: 'dev' },
+    'import-21-dev',
+  );
   expect(await count('multiwoz21', 'dev')).toEqual({ dialogues: 999, turns: expect.any(Number) });
   await runImport(
     { dataset: 'multiwoz24', source: path.join(mw(), '2.4/dev-10pct.icdst.json'), split: 'dev' },
@@ -89,7 +96,9 @@ test('imports the 2.1 validation set and the 2.4 dev sample', async () => {
 test('a malformed file fails the import without retries, naming the file', async () => {
   const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'dst-bad-')), 'data.json');
   writeFileSync(bad, '{"PMUL0001.json": {"goal": {}, "log": "not a list"}}');
-  const err = await runImport({ dataset: 'multiwoz21', source: bad, split: 'test' }, 'import-bad').catch((e) => e);
+  const err = await runImport({ dataset: 'multiwoz21', source: bad, split: 'test' }, 'import-bad').catch(
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause?.cause as Error & { type?: string };
   expect(cause.type).toBe('InvalidDataset');
