@@ -10,7 +10,7 @@ setup-test:
 test: setup-test
 	npx tsc --noEmit -p .
 	npx eslint .
-	npx jest --runInBand
+	DST_SYNTH_REQUIRE_LOCAL_MODEL=1 npx jest --runInBand
 
 ## The main job end to end on embedded defaults.
 demo: setup

