@@ -1,0 +1,355 @@
+/**
+ * The dialogue generator: one goal → up to 3 attempts → an accepted dialogue or rejections
+ * with reasons (DESIGN.md §3). A session advances by `stepSession`, one LLM role call per
+ * step, and is plain JSON between steps, so a caller (a Temporal activity) can save it after
+ * every step and resume a crashed attempt without repeating a completed call.
+ */
+import { InvalidLlmOutputError } from '../llm/errors';
+import type { ChatResult, LlmClient } from '../llm/types';
+import type { Ontology } from '../multiwoz/ontology';
+import { TRACKED_SLOTS } from '../multiwoz/slots';
+import type { VenueDb } from '../multiwoz/venues';
+import { checkLabel } from './checks';
+import type { Goal } from './goal-types';
+import {
+  LabelAnswer,
+  ParaphraseAnswer,
+  ROLE,
+  SystemAnswer,
+  labelPrompt,
+  paraphrasePrompt,
+  slotDescription,
+  systemPrompt,
+  userPrompt,
+} from './prompts';
+import { sampleRevealPlan, type RevealStats } from './reveal';
+import { createRng, deriveSeed, type Rng } from './rng';
+import { STEP, currentState, emptyUsage, type Session, type SessionUserTurn } from './session';
+import { entityName, groundAnswer, history, planSystemTurn } from './system-policy';
+import { REASON, USER_INTENT, type CheckFailure, type DialogueOutcome, type Reason } from './types';
+import { goalValues, planUserMove } from './user-policy';
+
+export interface SimulatorDeps {
+  llm: LlmClient;
+  db: VenueDb;
+  ontology: Ontology;
+  /** Reveal probabilities estimated from real training dialogues (`estimateRevealStats`). */
+  stats: RevealStats;
+}
+
+export interface SimulatorOptions {
+  /** Rewrites asked of the paraphraser per user utterance; 0 turns paraphrasing off. Default 3. */
+  paraphrases?: number;
+  /** Attempts per goal (DESIGN.md §3.7). Default 3. */
+  maxAttempts?: number;
+  /** Sampling temperature of every role. Default: the client's (0.5, as the paper). */
+  temperature?: number;
+}
+
+const PERSONAS = [
+  'a first-time visitor to Cambridge, polite and brief',
+  'a first-time visitor to Cambridge travelling with family, friendly and chatty',
+  'a first-time visitor to Cambridge on a business trip, direct and efficient',
+  'a first-time visitor to Cambridge, a student on a budget, casual',
+];
+
+export interface SessionInput {
+  goal: Goal;
+  goalIndex: number;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Run seed; the session's randomness derives from (seed, goal index, attempt). */
+  seed: number;
+}
+
+/** A fresh attempt: reveal plan and persona drawn from the derived seed. */
+export function startSession(input: SessionInput, stats: RevealStats): Session {
+  const rng = createRng(deriveSeed(input.seed, `${input.goalIndex}/${input.attempt}`));
+  const plan = sampleRevealPlan(input.goal, stats, rng);
+  const persona = rng.pick(PERSONAS);
+  return {
+    version: 1,
+    goalIndex: input.goalIndex,
+    attempt: input.attempt,
+    goal: input.goal,
+    plan,
+    persona,
+    rng: rng.state(),
+    next: STEP.USER,
+    domainIndex: 0,
+    domains: input.goal.domains.map((g) => ({
+      domain: g.domain,
+      userTurns: 0,
+      position: 0,
+      carry: [],
+      booked: false,
+      requested: false,
+      noMatchSeen: false,
+      changed: false,
+    })),
+    revealed: [],
+    turns: [],
+    failures: [],
+    usage: emptyUsage(),
+  };
+}
+
+function addUsage(s: Session, r: Pick<ChatResult, 'usage' | 'costUsd' | 'calls'>): void {
+  s.usage.calls += r.calls ?? 1;
+  s.usage.promptTokens += r.usage.promptTokens;
+  s.usage.completionTokens += r.usage.completionTokens;
+  s.usage.costUsd += r.costUsd;
+}
+
+function finish(s: Session, reason?: Reason, detail?: string): void {
+  if (reason) {
+    s.result = { accepted: false, reason };
+    if (detail) s.failures.push({ reason, turn: userTurnCount(s), detail });
+  } else s.result = { accepted: true };
+  s.next = STEP.DONE;
+  s.pending = undefined;
+}
+
+function userTurnCount(s: Session): number {
+  return s.turns.filter((t) => t.speaker === 'USER').length;
+}
+
+type StepFn = (s: Session, deps: SimulatorDeps, opts: SimulatorOptions, rng: Rng) => Promise<void>;
+
+const userStep: StepFn = async (s, deps, opts) => {
+  const planned = planUserMove(s);
+  if ('reject' in planned) return finish(s, planned.reject, planned.detail);
+  const move = planned.move;
+  const g = s.goal.domains[move.domainIndex];
+  const r = await deps.llm.chat({
+    role: ROLE.USER,
+    temperature: opts.temperature,
+    messages: userPrompt({
+      persona: s.persona,
+      domain: g?.domain,
+      intent: move.intent,
+      reveal: move.reveal,
+      change: move.change,
+      requests: move.requests,
+      history: history(s),
+    }),
+  });
+  addUsage(s, r);
+  s.pending = { ...move, utterance: r.text.trim() };
+  if (move.intent === USER_INTENT.GREET || move.intent === USER_INTENT.END) {
+    s.turns.push({ speaker: 'USER', utterance: s.pending.utterance!, intent: move.intent, state: currentState(s) });
+    s.pending = undefined;
+    s.next = STEP.SYSTEM;
+    return;
+  }
+  s.next = (opts.paraphrases ?? 3) > 0 ? STEP.PARAPHRASE : STEP.LABEL;
+};
+
+const paraphraseStep: StepFn = async (s, deps, opts, rng) => {
+  const pending = s.pending!;
+  const original = pending.utterance ?? '';
+  const keep = Object.values(pending.reveal);
+  const r = await deps.llm.structured({
+    role: ROLE.PARAPHRASER,
+    temperature: opts.temperature,
+    messages: paraphrasePrompt({ utterance: original, keep, count: opts.paraphrases ?? 3 }),
+    schema: ParaphraseAnswer,
+    schemaName: 'paraphrases',
+  });
+  addUsage(s, r);
+  // A rewrite that lost a value would make the labels wrong; keep the original then.
+  const usable = r.value.rewrites.filter((t) => keep.every((v) => t.toLowerCase().includes(v.toLowerCase())));
+  pending.utterance = usable.length ? rng.pick(usable) : original;
+  s.next = STEP.LABEL;
+};
+
+function labelSlots(s: Session, deps: SimulatorDeps, upTo: number) {
+  const domains = new Set(s.goal.domains.slice(0, upTo + 1).map((g) => g.domain));
+  return TRACKED_SLOTS.filter((slot) => domains.has(slot.split('-')[0] as never)).map((slot) => ({
+    slot,
+    description: slotDescription(slot),
+    values: deps.ontology.isCategorical(slot) ? deps.ontology.possibleValues(slot) : undefined,
+  }));
+}
+
+const labelStep: StepFn = async (s, deps, opts) => {
+  const move = s.pending!;
+  const previous = currentState(s);
+  const turn = userTurnCount(s);
+  const hist = [...history(s), { speaker: 'USER' as const, text: move.utterance ?? '' }];
+  const r = await deps.llm.structured({
+    role: ROLE.LABELLER,
+    temperature: 0,
+    messages: labelPrompt({ history: hist, previous, slots: labelSlots(s, deps, move.domainIndex) }),
+    schema: LabelAnswer,
+    schemaName: 'dialogue_state',
+  });
+  addUsage(s, r);
+  const p = s.domains[move.domainIndex]!;
+  if (move.change) p.changed = true;
+  const revealed = new Set([...s.revealed, ...Object.keys(move.reveal)]);
+  const checked = checkLabel({
+    turn,
+    label: r.value.state,
+    previous,
+    goalValues: goalValues(s, move.domainIndex),
+    revealed,
+    changedNow: new Set(move.change ? [move.change.slot] : []),
+    deps: { ontology: deps.ontology, db: deps.db },
+  });
+  s.failures.push(...checked.failures);
+  const missing = checked.failures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!);
+  p.carry = missing.filter((slot) => slot.startsWith(`${p.domain}-`));
+  p.userTurns++;
+  if (move.position !== undefined) p.position = move.position + 1;
+  s.revealed = [...revealed].filter((slot) => slot in checked.state);
+  s.domainIndex = move.domainIndex;
+  const userTurn: SessionUserTurn = {
+    speaker: 'USER',
+    utterance: move.utterance ?? '',
+    intent: move.intent,
+    domain: p.domain,
+    state: checked.state,
+  };
+  s.turns.push(userTurn);
+  s.pending = undefined;
+  s.next = STEP.SYSTEM;
+};
+
+const systemStep: StepFn = async (s, deps, opts, rng) => {
+  const plan = planSystemTurn(s, deps.db, rng);
+  const messages = systemPrompt(plan.input);
+  const ask = async (msgs: typeof messages) => {
+    const r = await deps.llm.structured({
+      role: ROLE.SYSTEM,
+      temperature: opts.temperature,
+      messages: msgs,
+      schema: SystemAnswer,
+      schemaName: 'system_turn',
+    });
+    addUsage(s, r);
+    return r.value;
+  };
+  let answer = await ask(messages);
+  let grounded = groundAnswer(plan, answer, deps.db);
+  if (!grounded.ok) {
+    // One retry with the problem stated, as for invalid JSON; then the attempt fails.
+    answer = await ask([
+      ...messages,
+      { role: 'assistant', content: JSON.stringify(answer) },
+      { role: 'user', content: `That answer is not allowed: ${grounded.problem}. Answer again.` },
+    ]);
+    grounded = groundAnswer(plan, answer, deps.db);
+    if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
+  }
+  const last = s.turns[s.turns.length - 1] as SessionUserTurn;
+  s.turns.push({ speaker: 'SYSTEM', utterance: answer.utterance, action: answer.action, entity: grounded.entity });
+  updateProgress(s, plan, answer.action, grounded.entity);
+  if (last.intent === USER_INTENT.END) {
+    const n = s.turns.length;
+    return n <= 4 ? finish(s, REASON.TOO_SHORT, `${n} turns`) : finish(s);
+  }
+  s.next = STEP.USER;
+};
+
+function updateProgress(
+  s: Session,
+  plan: ReturnType<typeof planSystemTurn>,
+  action: string,
+  entity: string | undefined,
+): void {
+  const p = s.domains[s.domainIndex];
+  const g = s.goal.domains[s.domainIndex];
+  if (!p || !g || !plan.domain) return;
+  const domain = plan.domain;
+  if (p.entity && !plan.matches.some((e) => entityName(domain, e) === p.entity)) p.entity = undefined;
+  if (entity) p.entity = entity;
+  if (action === 'book') p.booked = true;
+  if (action === 'answer') p.requested = true;
+  if (action === 'no_match' && g.change && !p.changed) p.noMatchSeen = true;
+}
+
+const STEPS: Record<Exclude<Session['next'], 'done'>, StepFn> = {
+  user: userStep,
+  paraphrase: paraphraseStep,
+  label: labelStep,
+  system: systemStep,
+};
+
+/**
+ * Makes the session's next LLM call and returns the advanced session (the input is not
+ * changed). LLM failures other than invalid output propagate, so Temporal retries them.
+ */
+export async function stepSession(session: Session, deps: SimulatorDeps, opts: SimulatorOptions = {}): Promise<Session> {
+  if (session.next === STEP.DONE) return session;
+  const s = structuredClone(session);
+  const rng = createRng(s.rng);
+  try {
+    await STEPS[s.next as keyof typeof STEPS](s, deps, opts, rng);
+  } catch (err) {
+    if (!(err instanceof InvalidLlmOutputError)) throw err;
+    addUsage(s, { usage: err.usage, costUsd: err.costUsd, calls: err.calls });
+    finish(s, REASON.INVALID_LLM_OUTPUT, err.reason);
+  }
+  s.rng = rng.state();
+  return s;
+}
+
+/** Runs a session to its end; `onStep` sees every intermediate session (to save it). */
+export async function runSession(
+  session: Session,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions = {},
+  onStep?: (s: Session) => void | Promise<void>,
+): Promise<Session> {
+  let s = session;
+  while (s.next !== STEP.DONE) {
+    s = await stepSession(s, deps, opts);
+    await onStep?.(s);
+  }
+  return s;
+}
+
+/** The finished attempt as stored and exported. */
+export function sessionOutcome(s: Session): DialogueOutcome {
+  const fatal: CheckFailure['reason'] | undefined = s.result?.accepted ? undefined : s.result?.reason;
+  return {
+    accepted: s.result?.accepted ?? false,
+    reason: fatal,
+    failures: s.failures,
+    turns: s.turns.map((t) =>
+      t.speaker === 'USER'
+        ? {
+            speaker: 'USER' as const,
+            utterance: t.utterance,
+            state: Object.fromEntries(Object.entries(t.state).map(([k, v]) => [k, [v]])),
+          }
+        : { speaker: 'SYSTEM' as const, utterance: t.utterance },
+    ),
+    services: s.goal.domains.map((g) => g.domain),
+    usage: s.usage,
+  };
+}
+
+export interface GoalResult {
+  /** The accepted dialogue, if any attempt passed. */
+  accepted?: DialogueOutcome;
+  /** Every attempt, in order (the last is the accepted one when there is one). */
+  attempts: DialogueOutcome[];
+}
+
+/** Up to `maxAttempts` sessions for one goal, stopping at the first accepted. */
+export async function simulateGoal(
+  input: Omit<SessionInput, 'attempt'>,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions = {},
+): Promise<GoalResult> {
+  const attempts: DialogueOutcome[] = [];
+  for (let attempt = 1; attempt <= (opts.maxAttempts ?? 3); attempt++) {
+    const done = await runSession(startSession({ ...input, attempt }, deps.stats), deps, opts);
+    const outcome = sessionOutcome(done);
+    attempts.push(outcome);
+    if (outcome.accepted) return { accepted: outcome, attempts };
+  }
+  return { attempts };
+}
