@@ -5,6 +5,8 @@ import { registerWorker } from './commands/worker';
 import { registerEval } from './commands/eval';
 import { registerDownload } from './commands/download';
 import { registerDemo } from './commands/demo';
+import { registerValidate } from './commands/validate';
+import { registerSimulate } from './commands/simulate';
 
 const program = new Command()
   .name('dst-synth')
@@ -17,6 +19,8 @@ registerImport(program);
 registerDownload(program);
 registerEval(program);
 registerDemo(program);
+registerSimulate(program);
+registerValidate(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Known failures print one clear line; the stack is only for DEBUG.

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   doublePrecision,
   index,
   integer,
@@ -91,4 +92,79 @@ export const evaluations = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('evaluations_run').on(t.runId)],
+);
+
+/** Where a goal of a generation run stands. */
+export const GOAL_STATUS = { PENDING: 'pending', ACCEPTED: 'accepted', REJECTED: 'rejected' } as const;
+export type GoalStatus = (typeof GOAL_STATUS)[keyof typeof GOAL_STATUS];
+
+/** The goals of a generation run, planned up front; `status` says which are done. */
+export const generationGoals = pgTable(
+  'generation_goals',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    goalIndex: integer('goal_index').notNull(),
+    goal: jsonb('goal').notNull(),
+    status: text('status').$type<GoalStatus>().notNull().default(GOAL_STATUS.PENDING),
+    attempts: integer('attempts').notNull().default(0),
+    /** Rejection reason of the last attempt, when rejected. */
+    reason: text('reason'),
+    /** The accepted dialogue's id in `dialogues`. */
+    dialogueId: text('dialogue_id'),
+    calls: integer('calls').notNull().default(0),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('generation_goals_key').on(t.runId, t.goalIndex),
+    index('generation_goals_status').on(t.runId, t.status),
+  ],
+);
+
+/** Every finished attempt at a goal, accepted or rejected, with its checks and usage. */
+export const generationAttempts = pgTable(
+  'generation_attempts',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    goalIndex: integer('goal_index').notNull(),
+    attempt: integer('attempt').notNull(),
+    accepted: boolean('accepted').notNull(),
+    reason: text('reason'),
+    /** Failed checks (corrected ones included). */
+    failures: jsonb('failures').notNull(),
+    /** The attempt's turns (kept for rejected ones too, to study why). */
+    turns: jsonb('turns').notNull(),
+    calls: integer('calls').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    costUsd: doublePrecision('cost_usd').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('generation_attempts_key').on(t.runId, t.goalIndex, t.attempt)],
+);
+
+/**
+ * The dialogue being built for a goal, saved after every LLM call: a retried activity
+ * resumes from here and repeats no completed call.
+ */
+export const generationSessions = pgTable(
+  'generation_sessions',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    goalIndex: integer('goal_index').notNull(),
+    attempt: integer('attempt').notNull(),
+    /** LLM steps taken in this attempt; a write with a lower count is stale and ignored. */
+    steps: integer('steps').notNull(),
+    session: jsonb('session').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('generation_sessions_key').on(t.runId, t.goalIndex)],
 );

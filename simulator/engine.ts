@@ -5,6 +5,7 @@
  * every step and resume a crashed attempt without repeating a completed call.
  */
 import { InvalidLlmOutputError } from '../llm/errors';
+import { normaliseTradeValue } from '../metrics/normalise';
 import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import { TRACKED_SLOTS } from '../multiwoz/slots';
@@ -137,7 +138,12 @@ const userStep: StepFn = async (s, deps, opts) => {
   addUsage(s, r);
   s.pending = { ...move, utterance: r.text.trim() };
   if (move.intent === USER_INTENT.GREET || move.intent === USER_INTENT.END) {
-    s.turns.push({ speaker: 'USER', utterance: s.pending.utterance!, intent: move.intent, state: currentState(s) });
+    s.turns.push({
+      speaker: 'USER',
+      utterance: s.pending.utterance!,
+      intent: move.intent,
+      state: currentState(s),
+    });
     s.pending = undefined;
     s.next = STEP.SYSTEM;
     return;
@@ -168,11 +174,14 @@ function labelSlots(s: Session, deps: SimulatorDeps, upTo: number) {
   return TRACKED_SLOTS.filter((slot) => domains.has(slot.split('-')[0] as never)).map((slot) => ({
     slot,
     description: slotDescription(slot),
-    values: deps.ontology.isCategorical(slot) ? deps.ontology.possibleValues(slot) : undefined,
+    // In the label spelling goals and MultiWOZ 2.1/2.4 labels use (`guest house`, not the schema's `guesthouse`).
+    values: deps.ontology.isCategorical(slot)
+      ? [...new Set(deps.ontology.possibleValues(slot).map((v) => normaliseTradeValue(slot, v)))]
+      : undefined,
   }));
 }
 
-const labelStep: StepFn = async (s, deps, opts) => {
+const labelStep: StepFn = async (s, deps, _opts) => {
   const move = s.pending!;
   const previous = currentState(s);
   const turn = userTurnCount(s);
@@ -243,7 +252,12 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
     if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
   }
   const last = s.turns[s.turns.length - 1] as SessionUserTurn;
-  s.turns.push({ speaker: 'SYSTEM', utterance: answer.utterance, action: answer.action, entity: grounded.entity });
+  s.turns.push({
+    speaker: 'SYSTEM',
+    utterance: answer.utterance,
+    action: answer.action,
+    entity: grounded.entity,
+  });
   updateProgress(s, plan, answer.action, grounded.entity);
   if (last.intent === USER_INTENT.END) {
     const n = s.turns.length;
@@ -280,7 +294,11 @@ const STEPS: Record<Exclude<Session['next'], 'done'>, StepFn> = {
  * Makes the session's next LLM call and returns the advanced session (the input is not
  * changed). LLM failures other than invalid output propagate, so Temporal retries them.
  */
-export async function stepSession(session: Session, deps: SimulatorDeps, opts: SimulatorOptions = {}): Promise<Session> {
+export async function stepSession(
+  session: Session,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions = {},
+): Promise<Session> {
   if (session.next === STEP.DONE) return session;
   const s = structuredClone(session);
   const rng = createRng(s.rng);
@@ -324,7 +342,7 @@ export function sessionOutcome(s: Session): DialogueOutcome {
             utterance: t.utterance,
             state: Object.fromEntries(Object.entries(t.state).map(([k, v]) => [k, [v]])),
           }
-        : { speaker: 'SYSTEM' as const, utterance: t.utterance },
+        : { speaker: 'SYSTEM' as const, utterance: t.utterance, action: t.action, entity: t.entity },
     ),
     services: s.goal.domains.map((g) => g.domain),
     usage: s.usage,

@@ -57,4 +57,3 @@ export async function runSessionWithRetry(
   while (s.next !== STEP.DONE) s = await stepWithRetry(s, deps, opts, policy);
   return s;
 }
-

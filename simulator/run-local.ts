@@ -41,8 +41,17 @@ export function generatedId(seed: number, index: number): string {
   return `SYN${seed}-${String(index).padStart(6, '0')}`;
 }
 
-function asDialogue(id: string, o: DialogueOutcome): Dialogue {
-  return { id, services: o.services, turns: o.turns };
+/** The dialogue in the shared model (system acts and entities stay in the outcome). */
+export function asDialogue(id: string, o: DialogueOutcome): Dialogue {
+  return {
+    id,
+    services: o.services,
+    turns: o.turns.map((t) =>
+      t.state
+        ? { speaker: t.speaker, utterance: t.utterance, state: t.state }
+        : { speaker: t.speaker, utterance: t.utterance },
+    ),
+  };
 }
 
 async function runGoal(
@@ -56,7 +65,8 @@ async function runGoal(
     const session = startSession({ goal, goalIndex: index, attempt, seed: opts.seed }, deps.stats);
     const outcome = sessionOutcome(await runSessionWithRetry(session, deps, opts, opts.retry));
     attempts.push(outcome);
-    if (outcome.accepted) return { index, goal, attempts, accepted: asDialogue(generatedId(opts.seed, index), outcome) };
+    if (outcome.accepted)
+      return { index, goal, attempts, accepted: asDialogue(generatedId(opts.seed, index), outcome) };
   }
   return { index, goal, attempts };
 }
@@ -98,6 +108,13 @@ export function summarise(runs: readonly GoalRun[], seconds: number): LocalRunSu
     }
   }
   const accepted = runs.filter((r) => r.accepted).length;
-  return { goals: runs.length, accepted, rejected: runs.length - accepted, reasons, corrections, usage, seconds };
+  return {
+    goals: runs.length,
+    accepted,
+    rejected: runs.length - accepted,
+    reasons,
+    corrections,
+    usage,
+    seconds,
+  };
 }
-

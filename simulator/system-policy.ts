@@ -7,7 +7,13 @@ import type { TrackedDomain } from '../multiwoz/types';
 import { isBookSlot } from './goal-types';
 import type { Rng } from './rng';
 import { currentState, type Session, type SessionUserTurn } from './session';
-import { SYSTEM_ACTION, USER_INTENT, type HistoryLine, type SystemAction, type SystemPromptInput } from './types';
+import {
+  SYSTEM_ACTION,
+  USER_INTENT,
+  type HistoryLine,
+  type SystemAction,
+  type SystemPromptInput,
+} from './types';
 
 /** With more matches than this, the agent asks for another constraint first. */
 export const MANY_MATCHES = 5;
@@ -101,7 +107,15 @@ export function planSystemTurn(s: Session, db: VenueDb, rng: Rng): SystemTurnPla
   const p = s.domains[i];
   const hist = history(s);
   const bare = (allowed: SystemAction[]): SystemTurnPlan => ({
-    input: { domain: undefined, allowed, constraints: {}, matchCount: 0, candidates: [], missingSlots: [], history: hist },
+    input: {
+      domain: undefined,
+      allowed,
+      constraints: {},
+      matchCount: 0,
+      candidates: [],
+      missingSlots: [],
+      history: hist,
+    },
     matches: [],
   });
   if (!g || !p || last.intent === USER_INTENT.GREET || last.intent === USER_INTENT.END) {
@@ -124,7 +138,8 @@ export function planSystemTurn(s: Session, db: VenueDb, rng: Rng): SystemTurnPla
     constraints,
     matchCount: matches.length,
     candidates: ordered.slice(0, MAX_CANDIDATES).map((e) => candidate(db, domain, e)),
-    missingSlots: allowed[0] === SYSTEM_ACTION.REQUEST && last.intent === USER_INTENT.BOOK ? missingBook : missingSlots,
+    missingSlots:
+      allowed[0] === SYSTEM_ACTION.REQUEST && last.intent === USER_INTENT.BOOK ? missingBook : missingSlots,
     history: hist,
   };
   if (allowed.includes(SYSTEM_ACTION.BOOK)) input.bookingReference = db.bookingReference(() => rng.next());
@@ -145,7 +160,10 @@ export interface SystemAnswerLike {
   utterance: string;
 }
 
-/** Database names long enough to spot in free text without false alarms ("ask" is a restaurant). */
+/**
+ * Database names long enough to spot in free text without false alarms ("ask" is a
+ * restaurant; "the place" an attraction whose key is "place").
+ */
 function namesIn(db: VenueDb, domain: TrackedDomain, text: string): string[] {
   if (domain === 'taxi') return [];
   const key = ` ${nameKey(text)} `;
@@ -153,7 +171,7 @@ function namesIn(db: VenueDb, domain: TrackedDomain, text: string): string[] {
   return db
     .entries(domain)
     .map((e) => String(e.name ?? ''))
-    .filter((n) => n.length >= 6 && key.includes(` ${nameKey(n)} `));
+    .filter((n) => nameKey(n).length >= 6 && key.includes(` ${nameKey(n)} `));
 }
 
 /**
@@ -167,28 +185,43 @@ export function groundAnswer(
 ): { ok: true; entity?: string } | { ok: false; problem: string } {
   const { input, matches, domain } = plan;
   if (!input.allowed.includes(answer.action as SystemAction))
-    return { ok: false, problem: `action "${answer.action}" is not allowed now; use one of: ${input.allowed.join(', ')}` };
+    return {
+      ok: false,
+      problem: `action "${answer.action}" is not allowed now; use one of: ${input.allowed.join(', ')}`,
+    };
   if (!domain) return { ok: true };
   const allowedNames = new Set(matches.map((e) => entityName(domain, e).toLowerCase()));
-  const stray = namesIn(db, domain, answer.utterance).filter((n) => !allowedNames.has(n.toLowerCase()));
+  const found = namesIn(db, domain, answer.utterance);
+  // "nandos" inside "nandos city centre" is the longer name, not a second venue.
+  const stray = found.filter(
+    (n) =>
+      !allowedNames.has(n.toLowerCase()) && !found.some((m) => m !== n && nameKey(m).includes(nameKey(n))),
+  );
   if (stray.length)
-    return { ok: false, problem: `the utterance names ${stray.join(', ')}, which does not match the request` };
+    return {
+      ok: false,
+      problem: `the utterance names ${stray.join(', ')}, which does not match the request`,
+    };
   let entity: string | undefined;
   if (answer.entity) {
     const e =
       domain === 'taxi'
         ? matches[0]
-        : matches.find((m) => entityName(domain, m).toLowerCase() === answer.entity!.toLowerCase()) ??
+        : (matches.find((m) => entityName(domain, m).toLowerCase() === answer.entity!.toLowerCase()) ??
           (() => {
             const hit = db.matchEntityName(domain, answer.entity!);
             return hit && matches.find((m) => entityName(domain, m) === entityName(domain, hit));
-          })();
+          })());
     if (!e) return { ok: false, problem: `entity "${answer.entity}" is not one of the candidates` };
     entity = entityName(domain, e);
   }
   if (NEEDS_ENTITY.has(answer.action as SystemAction) && !entity)
     return { ok: false, problem: `action "${answer.action}" needs "entity": one of the candidates` };
-  if (answer.action === SYSTEM_ACTION.BOOK && input.bookingReference && !answer.utterance.includes(input.bookingReference))
+  if (
+    answer.action === SYSTEM_ACTION.BOOK &&
+    input.bookingReference &&
+    !answer.utterance.includes(input.bookingReference)
+  )
     return { ok: false, problem: `the utterance must give the reference ${input.bookingReference}` };
   return { ok: true, entity };
 }

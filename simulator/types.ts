@@ -148,7 +148,14 @@ export interface DialogueOutcome {
   /** Every failed check, including corrected ones. */
   failures: CheckFailure[];
   /** The dialogue with cumulative checked states on user turns. */
-  turns: Array<{ speaker: 'USER' | 'SYSTEM'; utterance: string; state?: DialogueState }>;
+  turns: Array<{
+    speaker: 'USER' | 'SYSTEM';
+    utterance: string;
+    state?: DialogueState;
+    /** System turns: the act and the database entity it named (name or train id). */
+    action?: SystemAction;
+    entity?: string;
+  }>;
   services: TrackedDomain[];
   usage: UsageTotals;
 }

@@ -48,7 +48,8 @@ function revealMove(s: Session, i: number, slots: string[]): PendingUserMove {
     const v = goalValue(g, p, slot);
     if (v !== undefined) reveal[slot] = v;
   }
-  const intent = slots.some((x) => !isBookSlot(x)) || slots.length === 0 ? USER_INTENT.INFORM : USER_INTENT.BOOK;
+  const intent =
+    slots.some((x) => !isBookSlot(x)) || slots.length === 0 ? USER_INTENT.INFORM : USER_INTENT.BOOK;
   return { intent, domainIndex: i, reveal };
 }
 

@@ -42,7 +42,10 @@ export function registerSimulate(program: Command): void {
     .option('--seed <s>', 'seed for goals, plans and choices', '1')
     .requiredOption('--out <dir>', 'folder for the dialogues (2.2 layout and data.json) and the report')
     .option('--goal-source <kind>', 'real | database | mixed (80% real)', 'mixed')
-    .option('--train <path>', 'real training dialogues for goals and reveal rates (default: offline 2.1 train)')
+    .option(
+      '--train <path>',
+      'real training dialogues for goals and reveal rates (default: offline 2.1 train)',
+    )
     .option('--provider <name>', 'openai | local (default: openai when OPENAI_API_KEY is set, else local)')
     .option('--model <name>', 'openai: model name; local: path of a .gguf file')
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)')
@@ -110,10 +113,33 @@ async function writeResults(out: string, runs: GoalRun[], summary: LocalRunSumma
   const rejected = runs.flatMap((r) =>
     r.attempts
       .filter((a) => !a.accepted)
-      .map((a, i) => ({ goal_index: r.index, attempt: i + 1, reason: a.reason, failures: a.failures, turns: a.turns })),
+      .map((a, i) => ({
+        goal_index: r.index,
+        attempt: i + 1,
+        reason: a.reason,
+        failures: a.failures,
+        turns: a.turns,
+      })),
   );
-  writeFileSync(path.join(out, 'rejected.jsonl'), rejected.map((r) => JSON.stringify(r)).join('\n') + (rejected.length ? '\n' : ''));
-  writeFileSync(path.join(out, 'goals.jsonl'), runs.map((r) => JSON.stringify({ index: r.index, goal: r.goal })).join('\n') + '\n');
+  // The accepted attempts with system acts, entities and corrected checks, beyond what MultiWOZ layouts hold.
+  const details = runs.flatMap((r) => {
+    const a = r.attempts[r.attempts.length - 1];
+    return r.accepted && a
+      ? [{ goal_index: r.index, id: r.accepted.id, failures: a.failures, usage: a.usage, turns: a.turns }]
+      : [];
+  });
+  writeFileSync(
+    path.join(out, 'accepted.jsonl'),
+    details.map((d) => JSON.stringify(d)).join('\n') + (details.length ? '\n' : ''),
+  );
+  writeFileSync(
+    path.join(out, 'rejected.jsonl'),
+    rejected.map((r) => JSON.stringify(r)).join('\n') + (rejected.length ? '\n' : ''),
+  );
+  writeFileSync(
+    path.join(out, 'goals.jsonl'),
+    runs.map((r) => JSON.stringify({ index: r.index, goal: r.goal })).join('\n') + '\n',
+  );
   writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 }
 
@@ -127,6 +153,6 @@ export function formatSummary(s: LocalRunSummary, out: string): string {
     `  corrected labels in accepted dialogues:${fixes.length ? '\n' + fixes.join('\n') : ' none'}`,
     `  LLM calls ${s.usage.calls}, tokens ${s.usage.promptTokens} prompt + ${s.usage.completionTokens} completion, cost $${s.usage.costUsd.toFixed(4)}`,
     `  ${s.seconds.toFixed(1)} s (${perDialogue.toFixed(1)} s per goal)`,
-    `  written to ${out} (multiwoz22/, data.json, rejected.jsonl, summary.json)`,
+    `  written to ${out} (multiwoz22/, data.json, accepted.jsonl, rejected.jsonl, summary.json)`,
   ].join('\n');
 }

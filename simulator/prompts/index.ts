@@ -1,0 +1,23 @@
+/**
+ * Prompts of the four LLM roles of the simulator, each built by a pure typed function
+ * (DESIGN.md §3). Prompts are kept short: the small local model runs them too.
+ */
+export { slotDescription, factLabel, userPrompt, USER_INSTRUCTION_HEADING, DONTCARE_WORDS } from './user';
+export { systemPrompt, SystemAnswer, SYSTEM_ANSWER_NAME, SYSTEM_FACTS_HEADING, entityLabel } from './system';
+export {
+  paraphrasePrompt,
+  ParaphraseAnswer,
+  PARAPHRASE_ANSWER_NAME,
+  paraphraseAnswerSchema,
+  keepsAllValues,
+} from './paraphrase';
+export { labelPrompt, LabelAnswer, LABEL_ANSWER_NAME } from './labeller';
+
+/** `ChatRequest.role` of each simulator role: sent as the `x-dst-role` header, used in logs. */
+export const ROLE = {
+  USER: 'user',
+  SYSTEM: 'system',
+  PARAPHRASER: 'paraphraser',
+  LABELLER: 'labeller',
+} as const;
+export type Role = (typeof ROLE)[keyof typeof ROLE];

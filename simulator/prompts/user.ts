@@ -1,0 +1,195 @@
+/**
+ * The user agent's prompt (DESIGN.md §3.3): a first-time visitor who says only the facts the
+ * reveal plan gives it for this turn. The answer is free text (no JSON).
+ *
+ * Machine-readable anchor: the last message ends with a block that both an LLM and
+ * `tests/helpers/scripted-roles.ts` read:
+ *
+ * ```
+ * [Your next message]
+ * Intent: inform
+ * Domain: hotel
+ * Task: Tell the agent what you are looking for, using the facts below.
+ * Facts:
+ * - area: north
+ * - star rating: 4
+ * Ask about: phone number, postcode
+ * Reply with your message only.
+ * ```
+ *
+ * `Domain:`, `Facts:` and `Ask about:` appear only when they have content. A fact line is
+ * `- <slotDescription(slot)>: <value>`, the description prefixed by the slot's domain when it
+ * differs from `Domain:` (`- taxi pick-up place: …`); `dontcare` is written `doesn't matter`.
+ */
+import { slotDomain } from '../../multiwoz/slots';
+import { USER_INTENT, type HistoryLine, type UserIntent, type UserPromptInput } from '../types';
+import type { ChatMessage } from '../../llm/types';
+
+/** Heading of the final instruction block; scripts find the block by it. */
+export const USER_INSTRUCTION_HEADING = '[Your next message]';
+
+/** How `dontcare` is written in a fact line: the model should say "any … is fine", not a code word. */
+export const DONTCARE_WORDS = "doesn't matter";
+
+// Human words for slots and requestable properties, by slot name without its domain. A short table
+// beats the schema descriptions ("price budget of the hotel"): fewer tokens, and it reads like
+// something a visitor would say. Descriptions are unique within a domain so a fact line maps back
+// to one slot.
+const WORDS: Record<string, string> = {
+  area: 'area',
+  pricerange: 'price range',
+  stars: 'star rating',
+  parking: 'parking',
+  internet: 'internet',
+  name: 'name',
+  food: 'food type',
+  bookday: 'booking day',
+  bookpeople: 'number of people',
+  bookstay: 'number of nights',
+  booktime: 'booking time',
+  day: 'day of travel',
+  departure: 'departure station',
+  destination: 'destination station',
+  leaveat: 'leave after',
+  arriveby: 'arrive by',
+  address: 'address',
+  phone: 'phone number',
+  postcode: 'postcode',
+  entrancefee: 'entrance fee',
+  openhours: 'opening hours',
+  trainid: 'train ID',
+  price: 'price',
+  duration: 'travel time',
+  ref: 'reference number',
+};
+
+// Where one word does not fit every domain (a taxi has no stations; "type" alone is vague).
+const DOMAIN_WORDS: Record<string, string> = {
+  'hotel-type': 'type of place',
+  'attraction-type': 'type of attraction',
+  'taxi-departure': 'pick-up place',
+  'taxi-destination': 'drop-off place',
+  'taxi-leaveat': 'leave at',
+  'taxi-type': 'car type',
+};
+
+/**
+ * Human phrase for a canonical slot or a requestable property: `hotel-pricerange` → `price range`,
+ * `train-leaveat` → `leave after`, `phone` → `phone number`. Unknown names fall back to the slot
+ * part with a `book` prefix spelled out, so nothing ever reaches a prompt as `domain-slot`.
+ */
+export function slotDescription(slot: string): string {
+  const key = slot.trim().toLowerCase();
+  const exact = DOMAIN_WORDS[key];
+  if (exact) return exact;
+  const bare = key.includes('-') ? key.slice(key.indexOf('-') + 1) : key;
+  return WORDS[bare] ?? bare.replace(/^book(?=\w)/, 'booking ').replace(/[-_]+/g, ' ');
+}
+
+/** Label of a fact line: the description, with the domain in front when it is not the turn's. */
+export function factLabel(slot: string, domain: string | undefined): string {
+  const d = slotDomain(slot);
+  const words = slotDescription(slot);
+  return d === slot || d === domain ? words : `${d} ${words}`;
+}
+
+// One short task per intent. The model already knows the rules; this says what the turn is for.
+const TASKS: Record<UserIntent, (input: UserPromptInput) => string> = {
+  [USER_INTENT.GREET]: () =>
+    'Just greet the agent and say you need help with your trip; give no details yet.',
+  [USER_INTENT.INFORM]: () => 'Tell the agent what you are looking for, using the facts below.',
+  [USER_INTENT.CHANGE]: ({ change }) => {
+    const what = change ? `${slotDescription(change.slot)} (${change.from})` : 'choice';
+    return `Say your earlier ${what} doesn't matter that much after all, and give the new value below.`;
+  },
+  [USER_INTENT.RECOMMEND]: () => 'Ask the agent to recommend a place.',
+  [USER_INTENT.REQUEST]: () => 'Ask the agent for the details listed under "Ask about".',
+  [USER_INTENT.BOOK]: () => 'Ask the agent to book it with the details below.',
+  [USER_INTENT.CLOSE_DOMAIN]: ({ domain }) =>
+    `Thank the agent and say you have what you need for the ${domain ?? 'moment'}.`,
+  [USER_INTENT.END]: () => 'Thank the agent and say goodbye.',
+};
+
+// Intents whose task already points at the facts; others get a reminder when facts come along.
+const USES_FACTS: ReadonlySet<UserIntent> = new Set([
+  USER_INTENT.INFORM,
+  USER_INTENT.BOOK,
+  USER_INTENT.CHANGE,
+]);
+
+function task(input: UserPromptInput, hasFacts: boolean): string {
+  const base = TASKS[input.intent](input);
+  return hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
+}
+
+/** Facts to say now: the revealed slots plus, for a change, the new value of the changed slot. */
+function facts(input: UserPromptInput): Array<[string, string]> {
+  const all: Record<string, string> = { ...input.reveal };
+  if (input.intent === USER_INTENT.CHANGE && input.change) all[input.change.slot] = input.change.to;
+  return Object.entries(all).map(([slot, value]) => [
+    factLabel(slot, input.domain),
+    value === 'dontcare' ? DONTCARE_WORDS : value,
+  ]);
+}
+
+function instruction(input: UserPromptInput): string {
+  const lines = facts(input);
+  const out = [USER_INSTRUCTION_HEADING, `Intent: ${input.intent}`];
+  if (input.domain) out.push(`Domain: ${input.domain}`);
+  out.push(`Task: ${task(input, lines.length > 0)}`);
+  if (lines.length > 0) out.push('Facts:', ...lines.map(([label, value]) => `- ${label}: ${value}`));
+  const asks = input.intent === USER_INTENT.REQUEST ? (input.requests ?? []) : [];
+  if (asks.length > 0) out.push(`Ask about: ${asks.map(slotDescription).join(', ')}`);
+  out.push('Reply with your message only.');
+  return out.join('\n');
+}
+
+function systemMessage(persona: string): string {
+  // Each rule is there because models break it otherwise: adding details the plan did not reveal
+  // makes the state labels disagree with the goal; slot names leak from the fact list; long
+  // answers are unlike MultiWOZ users (about 17 tokens a turn).
+  return [
+    'You are role-playing a visitor to Cambridge for the first time, talking to a travel agent at the TownInfo centre.',
+    `Persona: ${persona}`,
+    'Rules:',
+    '- Say ONLY the facts given for this turn. Never invent other details.',
+    '- Natural, casual language; one or two sentences.',
+    '- Never write slot names or labels; say it as a person would.',
+  ].join('\n');
+}
+
+/**
+ * History seen from the user agent: the agent's lines are `user` messages, its own lines
+ * `assistant`. Consecutive lines of one speaker are merged and a first own line gets a cue before
+ * it, because strict chat templates (Gemma's, among others) demand user/assistant alternation
+ * starting with user.
+ */
+function historyMessages(history: HistoryLine[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const line of history) {
+    const role = line.speaker === 'USER' ? 'assistant' : 'user';
+    const last = out[out.length - 1];
+    if (last?.role === role) last.content = `${last.content}\n${line.text}`;
+    else out.push({ role, content: line.text });
+  }
+  if (out[0]?.role === 'assistant')
+    out.unshift({ role: 'user', content: '(You walk up to the TownInfo desk.)' });
+  return out;
+}
+
+/**
+ * Messages for the user agent's next utterance: system message (persona and rules), the dialogue
+ * so far as alternating messages, and the final instruction block (see the file comment). When the
+ * history ends with an agent line the instruction is appended to it, keeping the alternation.
+ */
+export function userPrompt(input: UserPromptInput): ChatMessage[] {
+  const messages: ChatMessage[] = [
+    { role: 'system', content: systemMessage(input.persona) },
+    ...historyMessages(input.history),
+  ];
+  const note = instruction(input);
+  const last = messages[messages.length - 1];
+  if (last?.role === 'user') last.content = `${last.content}\n\n${note}`;
+  else messages.push({ role: 'user', content: note });
+  return messages;
+}
