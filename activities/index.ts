@@ -1,11 +1,15 @@
 import type { Db } from '../db/client';
 import { createEvaluateActivities } from './evaluate';
+import { createGenerationActivities } from './generate';
+import { createGenerationResources, type GenerationResources } from './generate-resources';
 import { createImportActivities } from './import';
 
 export interface ActivityDeps {
   db: Db;
   /** Folder for downloaded releases and other worker-local files. */
   downloadDir: string;
+  /** Worker-wide caches for generation (venues, training data, LLM clients). Default: fresh ones. */
+  generation?: GenerationResources;
 }
 
 /** Every activity of dst-synth, built from injected dependencies (no module singletons). */
@@ -13,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createImportActivities({ db: deps.db, downloadDir: deps.downloadDir }),
     ...createEvaluateActivities({ db: deps.db }),
+    ...createGenerationActivities({ db: deps.db, resources: deps.generation ?? createGenerationResources() }),
   };
 }
 

@@ -19,6 +19,8 @@ export type DialogueSource = (typeof DIALOGUE_SOURCE)[keyof typeof DIALOGUE_SOUR
 /** Lifecycle of a run (import, generation or pipeline). */
 export const RUN_STATUS = {
   RUNNING: 'running',
+  /** Generation paused by a signal; resumable. */
+  PAUSED: 'paused',
   COMPLETED: 'completed',
   FAILED: 'failed',
   CANCELLED: 'cancelled',

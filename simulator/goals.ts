@@ -626,6 +626,8 @@ export type GoalSource = 'real' | 'database' | 'mixed';
 export interface SampleGoalsOptions {
   count: number;
   seed: number;
+  /** Index of the first goal (goals `from … from+count-1`); goal i never depends on it. Default 0. */
+  from?: number;
   /** Default `'mixed'`: real goals with probability `realShare`, database goals otherwise. */
   source?: GoalSource;
   /** Training dialogues real goals come from; required unless `source` is `'database'`. */
@@ -698,8 +700,9 @@ export function sampleGoals(opts: SampleGoalsOptions): SampledGoal[] {
     createRng(deriveSeed(opts.seed, 'dialogue-order')),
   );
   const ctx: SamplingContext = { opts, dialogues, order };
-  return Array.from({ length: Math.max(0, Math.floor(opts.count)) }, (_, index) => ({
-    index,
-    goal: sampleOne(ctx, index),
+  const from = Math.max(0, Math.floor(opts.from ?? 0));
+  return Array.from({ length: Math.max(0, Math.floor(opts.count)) }, (_, i) => ({
+    index: from + i,
+    goal: sampleOne(ctx, from + i),
   }));
 }

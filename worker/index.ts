@@ -11,6 +11,11 @@ export interface WorkerSetOptions {
   deps: ActivityDeps;
   /** Concurrent activities per queue. Default 10. */
   maxConcurrentActivities?: number;
+  /**
+   * Dialogue activities per second started across ALL workers of the `llm` queue (Temporal's
+   * task-queue rate limit; the last worker to start sets it). Default: unlimited.
+   */
+  llmQueueActivitiesPerSecond?: number;
   /** Pre-built workflow bundle (tests build it once); default: bundle `workflows/`. */
   workflowBundle?: WorkflowBundle;
 }
@@ -34,6 +39,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         taskQueue,
         activities,
         maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 10,
+        ...(taskQueue === TASK_QUEUE.LLM && opts.llmQueueActivitiesPerSecond
+          ? { maxTaskQueueActivitiesPerSecond: opts.llmQueueActivitiesPerSecond }
+          : {}),
         ...(taskQueue === WORKFLOW_TASK_QUEUE && bundle ? { workflowBundle: bundle } : {}),
       }),
     ),

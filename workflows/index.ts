@@ -1,2 +1,3 @@
 export * from './import';
 export * from './evaluate';
+export * from './generate';

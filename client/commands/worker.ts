@@ -6,6 +6,7 @@ import { openDb } from '../../db/client';
 import { runMigrations } from '../../db/migrate';
 import { resolveDatabaseUrl, resolveTemporalAddress } from '../../infra/discovery';
 import { loadSettings } from '../../infra/settings';
+import { createGenerationResources } from '../../activities/generate-resources';
 import { createWorkers } from '../../worker';
 import { parseOptions } from '../options';
 import { TASK_QUEUE } from '../../workflows/task-queues';
@@ -17,6 +18,9 @@ const WorkerOptions = z.object({
     .transform((s) => s.split(',').map((q) => q.trim()))
     .pipe(z.array(z.enum([TASK_QUEUE.LLM, TASK_QUEUE.DATA, TASK_QUEUE.GPU])).min(1)),
   concurrency: z.coerce.number().int().positive().default(10),
+  rpm: z.coerce.number().positive().optional(),
+  tpm: z.coerce.number().positive().optional(),
+  queueRate: z.coerce.number().positive().optional(),
 });
 
 export function registerWorker(program: Command): void {
@@ -24,9 +28,16 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('Run a worker against TEMPORAL_ADDRESS and DATABASE_URL (run many, on many machines)')
     .option('--queues <list>', 'comma-separated task queues: llm,data,gpu', 'llm,data,gpu')
-    .option('--concurrency <n>', 'concurrent activities per queue', '10')
+    .option('--concurrency <n>', 'concurrent activities per queue (dialogues in flight on llm)', '10')
+    .option('--rpm <n>', "this worker's LLM budget: requests per minute (env DST_SYNTH_WORKER_RPM)")
+    .option('--tpm <n>', "this worker's LLM budget: tokens per minute (env DST_SYNTH_WORKER_TPM)")
+    .option('--queue-rate <n>', 'dialogues started per second across all workers of the llm queue')
     .action(async (raw: Record<string, unknown>) => {
-      const opts = parseOptions(WorkerOptions, raw);
+      const opts = parseOptions(WorkerOptions, {
+        rpm: process.env.DST_SYNTH_WORKER_RPM,
+        tpm: process.env.DST_SYNTH_WORKER_TPM,
+        ...raw,
+      });
       const settings = loadSettings();
       const db = openDb(resolveDatabaseUrl(settings));
       await runMigrations(db.pool);
@@ -36,12 +47,18 @@ export function registerWorker(program: Command): void {
         namespace: settings.TEMPORAL_NAMESPACE,
         queues: opts.queues,
         maxConcurrentActivities: opts.concurrency,
-        deps: { db: db.db, downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads') },
+        llmQueueActivitiesPerSecond: opts.queueRate,
+        deps: {
+          db: db.db,
+          downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads'),
+          generation: createGenerationResources({ workerBudget: { rpm: opts.rpm, tpm: opts.tpm } }),
+        },
       });
       const stop = () => workers.forEach((w) => w.shutdown());
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      console.log(`worker serving ${opts.queues.join(', ')} (concurrency ${opts.concurrency})`);
+      const budget = opts.rpm || opts.tpm ? `, budget ${opts.rpm ?? '∞'} rpm / ${opts.tpm ?? '∞'} tpm` : '';
+      console.log(`worker serving ${opts.queues.join(', ')} (concurrency ${opts.concurrency}${budget})`);
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {

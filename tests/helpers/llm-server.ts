@@ -95,6 +95,8 @@ export interface LlmServer {
   rpmLimit(n: number | undefined): this;
   /** Clears faults, rules, log and counters. */
   reset(): void;
+  /** Clears queued faults and rules only (the log and counters stay). */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -376,6 +378,11 @@ export async function startLlmServer(opts: LlmServerOptions = {}): Promise<LlmSe
       rpm = n;
       admitted = [];
       return api;
+    },
+    clearFaults() {
+      faults = [];
+      rpm = undefined;
+      admitted = [];
     },
     reset() {
       faults = [];

@@ -1,0 +1,124 @@
+/**
+ * Inputs and outputs of the generation workflows and activities. Payloads carry ids and
+ * counts only; goals, sessions and dialogues live in Postgres. Types only (plus one pure
+ * helper): workflows import this file, so it must pull in no Node or LLM code.
+ */
+import type { Reason } from '../simulator/types';
+import type { GenerationConfig } from './generate-config';
+
+export type { GenerationConfig, GenerationConfigInput } from './generate-config';
+
+export interface GenerationInput {
+  /** Run id (also the workflow id of the first execution). */
+  runId: string;
+  config: GenerationConfig;
+  /** Carried across continue-as-new. */
+  state?: GenerationState;
+}
+
+/** What the parent workflow carries across continue-as-new. */
+export interface GenerationState {
+  /** Next goal index not yet handed to a batch. */
+  next: number;
+  totals: GenerationTotals;
+  paused: boolean;
+  concurrency: number;
+  /** Continue-as-new generations so far (for the UI). */
+  generation: number;
+}
+
+/** Counts summed over finished goals. */
+export interface GenerationTotals {
+  done: number;
+  accepted: number;
+  rejected: number;
+  /** Rejected goals by the reason of their last attempt. */
+  reasons: Partial<Record<Reason, number>>;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export const emptyTotals = (): GenerationTotals => ({
+  done: 0,
+  accepted: 0,
+  rejected: 0,
+  reasons: {},
+  calls: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  costUsd: 0,
+});
+
+export interface BatchInput {
+  runId: string;
+  from: number;
+  to: number;
+  /** Dialogues of this batch in flight at once. */
+  concurrency: number;
+}
+
+export interface PlanGoalsInput {
+  runId: string;
+  from: number;
+  to: number;
+}
+
+export interface GoalRangeInput {
+  runId: string;
+  from: number;
+  to: number;
+}
+
+export interface SimulateDialogueInput {
+  runId: string;
+  goalIndex: number;
+}
+
+export const GOAL_OUTCOME = { ACCEPTED: 'accepted', REJECTED: 'rejected' } as const;
+
+/** One goal's result (what the batch adds to the totals). */
+export interface DialogueResult {
+  goalIndex: number;
+  status: (typeof GOAL_OUTCOME)[keyof typeof GOAL_OUTCOME];
+  attempts: number;
+  reason?: Reason;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** LLM steps taken over from an earlier, interrupted activity attempt. */
+  resumedSteps: number;
+}
+
+export interface StartRunInput {
+  runId: string;
+  config: GenerationConfig;
+}
+
+export interface FinishRunInput {
+  runId: string;
+  status: 'completed' | 'cancelled' | 'failed' | 'paused' | 'running';
+  totals: GenerationTotals;
+  error?: string;
+}
+
+/** Progress as the `progress` query returns it. */
+export interface GenerationProgress extends GenerationTotals {
+  runId: string;
+  total: number;
+  inFlight: number;
+  paused: boolean;
+  cancelling: boolean;
+  concurrency: number;
+  /** Start of this workflow execution (ms since epoch) and goals done then: the CLI derives the rate. */
+  startedAt: number;
+  doneAtStart: number;
+  status: string;
+}
+
+export interface ResumeSignal {
+  /** New number of dialogues in flight. */
+  concurrency?: number;
+}

@@ -1,0 +1,344 @@
+/**
+ * Generation activities. `simulateDialogue` is the unit of work: one goal, up to its attempts,
+ * with the session saved in Postgres after every LLM call so that a retry (crash, rate limit,
+ * timeout) resumes mid-dialogue. Every write is keyed by (run, goal, attempt) and idempotent.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import {
+  DIALOGUE_SOURCE,
+  GOAL_STATUS,
+  RUN_STATUS,
+  dialogues,
+  generationAttempts,
+  generationGoals,
+  generationSessions,
+  runs,
+} from '../db/schema';
+import { sampleGoals } from '../simulator/goals';
+import type { Goal } from '../simulator/goal-types';
+import { sessionOutcome, startSession, stepSession } from '../simulator/engine';
+import { asDialogue, generatedId } from '../simulator/run-local';
+import { STEP, type Session } from '../simulator/session';
+import type { DialogueOutcome } from '../simulator/types';
+import type { GenerationResources } from './generate-resources';
+import { GenerationConfigSchema } from './generate-config';
+import {
+  GOAL_OUTCOME,
+  emptyTotals,
+  type DialogueResult,
+  type FinishRunInput,
+  type GenerationConfig,
+  type GenerationTotals,
+  type GoalRangeInput,
+  type PlanGoalsInput,
+  type SimulateDialogueInput,
+  type StartRunInput,
+} from './generate-types';
+
+export interface GenerationActivityDeps {
+  db: Db;
+  resources: GenerationResources;
+}
+
+/** Failure types the generation workflows must not retry. */
+export const GENERATION_FAILURE = { NO_RUN: 'NoSuchRun', NO_GOAL: 'NoSuchGoal' } as const;
+
+const HEARTBEAT_EVERY_MS = 5_000;
+
+export function createGenerationActivities(deps: GenerationActivityDeps) {
+  const { db, resources } = deps;
+
+  async function config(runId: string): Promise<GenerationConfig> {
+    const [row] = await db.select({ config: runs.config }).from(runs).where(eq(runs.id, runId));
+    if (!row) throw ApplicationFailure.nonRetryable(`no generation run ${runId}`, GENERATION_FAILURE.NO_RUN);
+    return GenerationConfigSchema.parse(row.config);
+  }
+
+  return {
+    /** Creates the run row, or marks an existing run as running again (resume). */
+    async startGenerationRun({ runId, config: c }: StartRunInput): Promise<void> {
+      await db
+        .insert(runs)
+        .values({ id: runId, kind: 'generate', status: RUN_STATUS.RUNNING, config: c })
+        .onConflictDoUpdate({
+          target: runs.id,
+          set: { status: RUN_STATUS.RUNNING, error: null, config: c, updatedAt: sql`now()` },
+        });
+    },
+
+    /** Plans goals `from…to-1` once (deterministic per seed and index). */
+    async planGoals({ runId, from, to }: PlanGoalsInput): Promise<number> {
+      const [have] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(generationGoals)
+        .where(
+          and(
+            eq(generationGoals.runId, runId),
+            gte(generationGoals.goalIndex, from),
+            lt(generationGoals.goalIndex, to),
+          ),
+        );
+      if ((have?.n ?? 0) === to - from) return 0;
+      const c = await config(runId);
+      const train = c.goalSource === 'database' ? undefined : await resources.training(c.train);
+      const goals = sampleGoals({
+        from,
+        count: to - from,
+        seed: c.seed,
+        source: c.goalSource,
+        trainDialogues: train?.dialogues,
+        deps: { db: resources.venues(), ontology: resources.ontology() },
+      });
+      for (let i = 0; i < goals.length; i += 500) {
+        Context.current().heartbeat(i);
+        const rows = goals.slice(i, i + 500).map((g) => ({ runId, goalIndex: g.index, goal: g.goal }));
+        await db.insert(generationGoals).values(rows).onConflictDoNothing();
+      }
+      return goals.length;
+    },
+
+    /** Goal indexes of a range still to do. */
+    async pendingGoals({ runId, from, to }: GoalRangeInput): Promise<number[]> {
+      const rows = await db
+        .select({ i: generationGoals.goalIndex })
+        .from(generationGoals)
+        .where(
+          and(
+            eq(generationGoals.runId, runId),
+            eq(generationGoals.status, GOAL_STATUS.PENDING),
+            gte(generationGoals.goalIndex, from),
+            lt(generationGoals.goalIndex, to),
+          ),
+        )
+        .orderBy(asc(generationGoals.goalIndex));
+      return rows.map((r) => r.i);
+    },
+
+    /** Totals over finished goals, from the database (the truth after any crash). */
+    async runTotals({ runId }: { runId: string }): Promise<GenerationTotals> {
+      return totalsFromDb(db, runId);
+    },
+
+    async finishGenerationRun({ runId, status, totals, error }: FinishRunInput): Promise<void> {
+      await db
+        .update(runs)
+        .set({ status, summary: totals, error: error ?? null, updatedAt: sql`now()` })
+        .where(eq(runs.id, runId));
+    },
+
+    async simulateDialogue(input: SimulateDialogueInput): Promise<DialogueResult> {
+      return simulateOne(db, resources, await config(input.runId), input);
+    },
+  };
+}
+
+async function totalsFromDb(db: Db, runId: string): Promise<GenerationTotals> {
+  const rows = await db
+    .select({
+      status: generationGoals.status,
+      reason: generationGoals.reason,
+      n: sql<number>`count(*)::int`,
+      calls: sql<number>`coalesce(sum(${generationGoals.calls}), 0)::int`,
+      prompt: sql<number>`coalesce(sum(${generationGoals.promptTokens}), 0)::bigint`,
+      completion: sql<number>`coalesce(sum(${generationGoals.completionTokens}), 0)::bigint`,
+      cost: sql<number>`coalesce(sum(${generationGoals.costUsd}), 0)::float8`,
+    })
+    .from(generationGoals)
+    .where(and(eq(generationGoals.runId, runId), sql`${generationGoals.status} <> 'pending'`))
+    .groupBy(generationGoals.status, generationGoals.reason);
+  const t = emptyTotals();
+  for (const r of rows) {
+    t.done += r.n;
+    if (r.status === GOAL_STATUS.ACCEPTED) t.accepted += r.n;
+    else {
+      t.rejected += r.n;
+      const reason = (r.reason ?? 'unknown') as keyof GenerationTotals['reasons'];
+      t.reasons[reason] = (t.reasons[reason] ?? 0) + r.n;
+    }
+    t.calls += Number(r.calls);
+    t.promptTokens += Number(r.prompt);
+    t.completionTokens += Number(r.completion);
+    t.costUsd += Number(r.cost);
+  }
+  return t;
+}
+
+function resultFromRow(row: typeof generationGoals.$inferSelect, resumedSteps = 0): DialogueResult {
+  return {
+    goalIndex: row.goalIndex,
+    status: row.status === GOAL_STATUS.ACCEPTED ? GOAL_OUTCOME.ACCEPTED : GOAL_OUTCOME.REJECTED,
+    attempts: row.attempts,
+    reason: (row.reason ?? undefined) as DialogueResult['reason'],
+    calls: row.calls,
+    promptTokens: row.promptTokens,
+    completionTokens: row.completionTokens,
+    costUsd: row.costUsd,
+    resumedSteps,
+  };
+}
+
+async function loadGoal(db: Db, runId: string, goalIndex: number) {
+  const [row] = await db
+    .select()
+    .from(generationGoals)
+    .where(and(eq(generationGoals.runId, runId), eq(generationGoals.goalIndex, goalIndex)));
+  if (!row)
+    throw ApplicationFailure.nonRetryable(
+      `run ${runId} has no goal ${goalIndex}`,
+      GENERATION_FAILURE.NO_GOAL,
+    );
+  return row;
+}
+
+async function savedSession(db: Db, runId: string, goalIndex: number) {
+  const [row] = await db
+    .select()
+    .from(generationSessions)
+    .where(and(eq(generationSessions.runId, runId), eq(generationSessions.goalIndex, goalIndex)));
+  return row;
+}
+
+/** Saves a session unless a newer one (another attempt of this activity) already did. */
+async function saveSession(db: Db, runId: string, s: Session, steps: number): Promise<void> {
+  await db
+    .insert(generationSessions)
+    .values({ runId, goalIndex: s.goalIndex, attempt: s.attempt, steps, session: s })
+    .onConflictDoUpdate({
+      target: [generationSessions.runId, generationSessions.goalIndex],
+      set: { attempt: s.attempt, steps, session: s, updatedAt: sql`now()` },
+      where: sql`(${generationSessions.attempt}, ${generationSessions.steps}) < (excluded.attempt, excluded.steps)`,
+    });
+}
+
+async function simulateOne(
+  db: Db,
+  resources: GenerationResources,
+  c: GenerationConfig,
+  { runId, goalIndex }: SimulateDialogueInput,
+): Promise<DialogueResult> {
+  const ctx = Context.current();
+  const goalRow = await loadGoal(db, runId, goalIndex);
+  if (goalRow.status !== GOAL_STATUS.PENDING) return resultFromRow(goalRow);
+  const train = await resources.training(c.train);
+  const deps = {
+    llm: resources.llm(c.llm, runId, { rpm: c.rpm, tpm: c.tpm }),
+    db: resources.venues(),
+    ontology: resources.ontology(),
+    stats: train.stats,
+  };
+  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts };
+  const saved = await savedSession(db, runId, goalIndex);
+  const resumedSteps = saved && saved.attempt > goalRow.attempts ? saved.steps : 0;
+  let steps = resumedSteps;
+  let session: Session =
+    saved && saved.attempt > goalRow.attempts
+      ? (saved.session as Session)
+      : startSession(
+          { goal: goalRow.goal as Goal, goalIndex, attempt: goalRow.attempts + 1, seed: c.seed },
+          train.stats,
+        );
+  const beat = () => ctx.heartbeat({ attempt: session.attempt, steps });
+  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+  try {
+    for (;;) {
+      while (session.next !== STEP.DONE) {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled between LLM calls');
+        session = await stepSession(session, deps, opts);
+        steps++;
+        await saveSession(db, runId, session, steps);
+        beat();
+      }
+      const outcome = sessionOutcome(session);
+      const last = outcome.accepted || session.attempt >= c.maxAttempts;
+      await recordAttempt(db, runId, c, session, outcome, last);
+      if (last) return resultFromRow(await loadGoal(db, runId, goalIndex), resumedSteps);
+      session = startSession(
+        { goal: session.goal, goalIndex, attempt: session.attempt + 1, seed: c.seed },
+        train.stats,
+      );
+      steps = 0;
+    }
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One transaction: the attempt, the dialogue if accepted, the goal's status and sums. */
+async function recordAttempt(
+  db: Db,
+  runId: string,
+  c: GenerationConfig,
+  s: Session,
+  o: DialogueOutcome,
+  last: boolean,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(generationAttempts)
+      .values({
+        runId,
+        goalIndex: s.goalIndex,
+        attempt: s.attempt,
+        accepted: o.accepted,
+        reason: o.reason ?? null,
+        failures: o.failures,
+        turns: o.turns,
+        calls: o.usage.calls,
+        promptTokens: o.usage.promptTokens,
+        completionTokens: o.usage.completionTokens,
+        costUsd: o.usage.costUsd,
+      })
+      .onConflictDoNothing();
+    const id = generatedId(c.seed, s.goalIndex);
+    if (o.accepted) {
+      const d = asDialogue(id, o);
+      const states = d.turns.flatMap((t) => (t.state ? [t.state] : []));
+      await tx
+        .insert(dialogues)
+        .values({
+          source: DIALOGUE_SOURCE.GENERATED,
+          dataset: 'generated',
+          datasetVersion: runId,
+          split: 'train',
+          dialogueId: id,
+          runId,
+          services: d.services,
+          numUserTurns: states.length,
+          content: d,
+          states,
+        })
+        .onConflictDoNothing();
+    }
+    const sums = tx
+      .select({
+        calls: sql<number>`coalesce(sum(${generationAttempts.calls}), 0)::int`,
+        prompt: sql<number>`coalesce(sum(${generationAttempts.promptTokens}), 0)::int`,
+        completion: sql<number>`coalesce(sum(${generationAttempts.completionTokens}), 0)::int`,
+        cost: sql<number>`coalesce(sum(${generationAttempts.costUsd}), 0)::float8`,
+      })
+      .from(generationAttempts)
+      .where(and(eq(generationAttempts.runId, runId), eq(generationAttempts.goalIndex, s.goalIndex)));
+    const [u] = await sums;
+    const status = !last ? GOAL_STATUS.PENDING : o.accepted ? GOAL_STATUS.ACCEPTED : GOAL_STATUS.REJECTED;
+    await tx
+      .update(generationGoals)
+      .set({
+        status,
+        attempts: s.attempt,
+        reason: o.accepted ? null : (o.reason ?? null),
+        dialogueId: o.accepted ? id : null,
+        calls: u?.calls ?? 0,
+        promptTokens: u?.prompt ?? 0,
+        completionTokens: u?.completion ?? 0,
+        costUsd: Number(u?.cost ?? 0),
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(generationGoals.runId, runId), eq(generationGoals.goalIndex, s.goalIndex)));
+    await tx
+      .delete(generationSessions)
+      .where(and(eq(generationSessions.runId, runId), eq(generationSessions.goalIndex, s.goalIndex)));
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Client-side control of generation runs: start, resume, signal and read progress. Used by
+ * the CLI commands and by tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { GenerationConfigSchema } from '../activities/generate-config';
+import {
+  emptyTotals,
+  type GenerationConfig,
+  type GenerationConfigInput,
+  type GenerationInput,
+  type GenerationProgress,
+  type GenerationTotals,
+} from '../activities/generate-types';
+import {
+  cancelSignal,
+  generationProgressQuery,
+  generationWorkflow,
+  pauseSignal,
+  resumeSignal,
+} from '../workflows/generate';
+import { SA } from '../workflows/search-attributes';
+import { WORKFLOW_TASK_QUEUE } from '../workflows/task-queues';
+
+export function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `gen-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Validates a config (a clear list of bad fields otherwise). */
+export function parseGenerationConfig(input: GenerationConfigInput): GenerationConfig {
+  const r = GenerationConfigSchema.safeParse(input);
+  if (!r.success) {
+    throw new Error(
+      `invalid generation config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return r.data;
+}
+
+export async function startGeneration(client: Client, runId: string, config: GenerationConfig) {
+  const input: GenerationInput = { runId, config };
+  return client.workflow.start(generationWorkflow, {
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    workflowId: runId,
+    args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    memo: { goals: config.goals, model: config.llm.model ?? config.llm.provider ?? 'openai' },
+  });
+}
+
+export interface ResumeOptions {
+  concurrency?: number;
+  rpm?: number;
+  tpm?: number;
+}
+
+/**
+ * Resumes a run: a paused one gets a `resume` signal; a failed, cancelled or terminated one
+ * is started again under the same id with its original config (goals already done are
+ * skipped, in-progress dialogues continue from their saved session).
+ */
+export async function resumeGeneration(
+  client: Client,
+  runId: string,
+  opts: ResumeOptions = {},
+): Promise<'signalled' | 'restarted' | 'completed'> {
+  const handle = client.workflow.getHandle(runId);
+  const desc = await handle.describe();
+  if (desc.status.name === 'RUNNING') {
+    await handle.signal(resumeSignal, { concurrency: opts.concurrency });
+    return 'signalled';
+  }
+  const config = await originalConfig(client, runId);
+  if (desc.status.name === 'COMPLETED') {
+    // A cancelled run completes its workflow with fewer goals done than planned.
+    const totals = (await handle.result()) as GenerationTotals;
+    if (totals.done >= config.goals) return 'completed';
+  }
+  const next = parseGenerationConfig({
+    ...config,
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...(opts.rpm ? { rpm: opts.rpm } : {}),
+    ...(opts.tpm ? { tpm: opts.tpm } : {}),
+  });
+  await startGeneration(client, runId, next);
+  return 'restarted';
+}
+
+/** The config a run was started with (from the first event of its latest execution). */
+export async function originalConfig(client: Client, runId: string): Promise<GenerationConfig> {
+  const history = await client.workflow.getHandle(runId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`${runId}: cannot read the run's configuration from its history`);
+  return defaultPayloadConverter.fromPayload<GenerationInput>(payload).config;
+}
+
+export async function pauseGeneration(client: Client, runId: string): Promise<void> {
+  await client.workflow.getHandle(runId).signal(pauseSignal);
+}
+
+export async function cancelGeneration(client: Client, runId: string): Promise<void> {
+  await client.workflow.getHandle(runId).signal(cancelSignal);
+}
+
+export interface RunStatus {
+  runId: string;
+  status: string;
+  progress?: GenerationProgress;
+  totals?: GenerationTotals;
+  total?: number;
+  error?: string;
+}
+
+/** Live progress of a running run, or the outcome of a closed one. */
+export async function generationStatus(client: Client, runId: string): Promise<RunStatus> {
+  const handle = client.workflow.getHandle(runId);
+  const desc = await handle.describe();
+  if (desc.status.name === 'RUNNING') {
+    const progress = await handle.query(generationProgressQuery);
+    return { runId, status: progress.status, progress, totals: progress, total: progress.total };
+  }
+  const status = desc.status.name.toLowerCase();
+  const memo = (desc.memo ?? {}) as Record<string, number>;
+  const total = desc.typedSearchAttributes.get(SA.TOTAL);
+  if (desc.status.name === 'COMPLETED') {
+    const totals = (await handle.result()) as GenerationTotals;
+    return { runId, status: 'completed', totals, total };
+  }
+  let error: string | undefined;
+  try {
+    await handle.result();
+  } catch (e) {
+    error = deepestMessage(e);
+  }
+  return {
+    runId,
+    status,
+    total,
+    error,
+    totals: {
+      ...emptyTotals(),
+      done: (memo.accepted ?? 0) + (memo.rejected ?? 0),
+      accepted: memo.accepted ?? 0,
+      rejected: memo.rejected ?? 0,
+      calls: memo.calls ?? 0,
+      costUsd: memo.costUsd ?? 0,
+    },
+  };
+}
+
+export function deepestMessage(e: unknown): string {
+  let msg = e instanceof Error ? e.message : String(e);
+  let cur: unknown = e;
+  while (cur instanceof Error && cur.cause) {
+    cur = cur.cause;
+    if (cur instanceof Error && cur.message) msg = cur.message;
+  }
+  return msg;
+}

@@ -1,0 +1,165 @@
+/**
+ * Durable generation on a real Temporal dev server, a real Postgres and the loopback LLM
+ * server (real HTTP), with the worker in this process.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createGenerationResources } from '../../activities/generate-resources';
+import {
+  cancelGeneration,
+  generationStatus,
+  parseGenerationConfig,
+  pauseGeneration,
+  resumeGeneration,
+  startGeneration,
+} from '../../client/generation';
+import { createLlmClient } from '../../llm/config';
+import { bundleWorkflows, createWorkers } from '../../worker';
+import { recordHistory } from '../helpers/histories';
+import { ok200, runFacts } from '../helpers/generation';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { scriptedRoles } from '../helpers/scripted-roles';
+import { startTestTemporal } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let server: LlmServer;
+let workers: Worker[];
+let running: Promise<unknown>;
+
+const KEY = 'sk-gen-test';
+
+beforeAll(async () => {
+  [env, db, server] = await Promise.all([
+    startTestTemporal(),
+    startTestDatabase(),
+    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
+  ]);
+  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+  workers = await createWorkers({
+    connection: env.nativeConnection,
+    deps: {
+      db: db.handle.db,
+      downloadDir: '/tmp',
+      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
+    },
+    workflowBundle: await bundleWorkflows(),
+  });
+  running = Promise.all(workers.map((w) => w.run()));
+}, 120_000);
+
+afterAll(async () => {
+  workers?.forEach((w) => w.shutdown());
+  await running;
+  await env?.teardown();
+  await db?.stop();
+  await server?.close();
+});
+
+const config = (goals: number, extra: object = {}) =>
+  parseGenerationConfig({
+    goals,
+    seed: 3,
+    llm: { provider: 'openai', model: 'test-model' },
+    batchSize: 10,
+    concurrency: 4,
+    heartbeatTimeoutSeconds: 5,
+    paraphrases: 1,
+    ...extra,
+  });
+
+test('30 goals through batches: every goal done once, one dialogue per accepted goal, no wasted call', async () => {
+  server.reset();
+  const runId = 'gen-test-basic';
+  const handle = await startGeneration(env.client, runId, config(30));
+  const totals = await handle.result();
+  const facts = await runFacts(db.handle.db, runId);
+  expect(totals.done).toBe(30);
+  expect(facts).toMatchObject({ goals: 30, done: 30, sessionsLeft: 0, status: { status: 'completed' } });
+  expect(facts.dialogues).toBe(facts.accepted);
+  expect(facts.distinctDialogues).toBe(facts.dialogues);
+  expect(totals.accepted).toBe(facts.accepted);
+  expect(facts.accepted).toBeGreaterThanOrEqual(28);
+  // Every call the server answered is accounted to a dialogue attempt: none repeated or lost.
+  expect(facts.recordedCalls).toBe(ok200(server));
+  expect(totals.calls).toBe(facts.recordedCalls);
+  const status = await generationStatus(env.client, runId);
+  expect(status.status).toBe('completed');
+  await recordHistory(handle, 'generation-parent');
+  await recordHistory(env.client.workflow.getHandle(`${runId}-batch-0`), 'generation-batch');
+}, 180_000);
+
+test('a 429 storm with Retry-After slows the run down; it completes with nothing repeated', async () => {
+  server.reset();
+  server.fail429({ retryAfterSeconds: 1, times: 6 });
+  const runId = 'gen-test-429';
+  const t0 = Date.now();
+  const totals = await (await startGeneration(env.client, runId, config(8))).result();
+  expect(totals.done).toBe(8);
+  expect(server.requests.filter((r) => r.status === 429)).toHaveLength(6);
+  expect(Date.now() - t0).toBeGreaterThan(1000);
+  const facts = await runFacts(db.handle.db, runId);
+  expect(facts.recordedCalls).toBe(ok200(server));
+}, 180_000);
+
+test('pause, resume with a new concurrency, cancel (resumable), resume to the end', async () => {
+  server.reset();
+  server.delay(30, { times: 100_000 });
+  const runId = 'gen-test-control';
+  const handle = await startGeneration(env.client, runId, config(40));
+  await waitFor(async () => (await runFacts(db.handle.db, runId)).done >= 4);
+  await pauseGeneration(env.client, runId);
+  await waitFor(async () => (await generationStatus(env.client, runId)).progress?.paused === true);
+  // In-flight dialogues finish; then nothing moves.
+  await sleep(3000);
+  const pausedAt = (await runFacts(db.handle.db, runId)).done;
+  await sleep(2000);
+  expect((await runFacts(db.handle.db, runId)).done).toBe(pausedAt);
+  expect(pausedAt).toBeLessThan(40);
+  await resumeGeneration(env.client, runId, { concurrency: 2 });
+  await waitFor(async () => (await runFacts(db.handle.db, runId)).done > pausedAt);
+  expect((await generationStatus(env.client, runId)).progress?.concurrency).toBe(2);
+  await cancelGeneration(env.client, runId);
+  const partial = await handle.result();
+  expect(partial.done).toBeLessThan(40);
+  expect((await runFacts(db.handle.db, runId)).status?.status).toBe('cancelled');
+  server.clearFaults();
+  expect(await resumeGeneration(env.client, runId)).toBe('restarted');
+  const totals = await env.client.workflow.getHandle(runId).result();
+  expect(totals.done).toBe(40);
+  const facts = await runFacts(db.handle.db, runId);
+  expect(facts).toMatchObject({ done: 40, sessionsLeft: 0, status: { status: 'completed' } });
+  expect(facts.distinctDialogues).toBe(facts.dialogues);
+  expect(facts.recordedCalls).toBe(ok200(server));
+}, 240_000);
+
+test('an invalid key mid-run stops the run with a clear error; resumable once fixed', async () => {
+  server.reset();
+  const runId = 'gen-test-badkey';
+  const handle = await startGeneration(env.client, runId, config(20));
+  await waitFor(async () => (await runFacts(db.handle.db, runId)).done >= 3);
+  server.status(401, {
+    error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' },
+  });
+  await expect(handle.result()).rejects.toThrow();
+  const failed = await runFacts(db.handle.db, runId);
+  expect(failed.status?.status).toBe('failed');
+  expect(failed.status?.error).toMatch(/rejected the API key \(401\): check OPENAI_API_KEY/);
+  expect((await generationStatus(env.client, runId)).error).toMatch(/401/);
+  server.clearFaults();
+  expect(await resumeGeneration(env.client, runId)).toBe('restarted');
+  const totals = await env.client.workflow.getHandle(runId).result();
+  expect(totals.done).toBe(20);
+  expect((await runFacts(db.handle.db, runId)).done).toBe(20);
+}, 240_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error('condition not reached in time');
+}

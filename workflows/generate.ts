@@ -1,0 +1,284 @@
+/**
+ * Durable generation: a parent workflow fans a run of N goals out to child workflows of
+ * `batchSize` goals, a bounded number at a time, and continues as new every
+ * `CHILDREN_PER_EXECUTION` children so no history grows past a few thousand events. Payloads
+ * are goal indexes and counts; the dialogues are in Postgres.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { createGenerationActivities } from '../activities/generate';
+import {
+  emptyTotals,
+  type BatchInput,
+  type DialogueResult,
+  type GenerationInput,
+  type GenerationProgress,
+  type GenerationState,
+  type GenerationTotals,
+  type ResumeSignal,
+} from '../activities/generate-types';
+import { SA } from './search-attributes';
+import { TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './task-queues';
+
+type Activities = ReturnType<typeof createGenerationActivities>;
+
+const data = proxyActivities<Activities>({
+  taskQueue: TASK_QUEUE.DATA,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: ['NoSuchRun', 'NoSuchGoal', 'InvalidDataset'],
+  },
+});
+
+/** Non-retryable LLM failures (llm/errors.ts): retrying cannot fix a bad key or model. */
+export const LLM_FATAL_TYPES = [
+  'LlmAuth',
+  'LlmForbidden',
+  'LlmModelNotFound',
+  'LlmBadRequest',
+  'LlmContextLength',
+  'LlmQuota',
+  'LlmConfig',
+];
+
+function dialogueActivities(heartbeatSeconds: number) {
+  return proxyActivities<Activities>({
+    taskQueue: TASK_QUEUE.LLM,
+    // A whole goal (up to 3 attempts of ~30 calls) under real rate limits.
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: `${heartbeatSeconds} seconds`,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      maximumAttempts: 50,
+      nonRetryableErrorTypes: ['NoSuchRun', 'NoSuchGoal', 'InvalidDataset', ...LLM_FATAL_TYPES],
+    },
+  });
+}
+
+export const generationProgressQuery = defineQuery<GenerationProgress>('progress');
+export const pauseSignal = defineSignal<[]>('pause');
+export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
+export const cancelSignal = defineSignal<[]>('cancel');
+
+/** Children started per workflow execution before continuing as new. */
+export const CHILDREN_PER_EXECUTION = 40;
+/** Goals planned per activity. */
+const PLAN_CHUNK = 5000;
+
+function add(t: GenerationTotals, r: GenerationTotals): void {
+  t.done += r.done;
+  t.accepted += r.accepted;
+  t.rejected += r.rejected;
+  for (const [k, v] of Object.entries(r.reasons)) {
+    const key = k as keyof GenerationTotals['reasons'];
+    t.reasons[key] = (t.reasons[key] ?? 0) + (v ?? 0);
+  }
+  t.calls += r.calls;
+  t.promptTokens += r.promptTokens;
+  t.completionTokens += r.completionTokens;
+  t.costUsd += r.costUsd;
+}
+
+/** The parent of a generation run. Its workflow id is the run id. */
+export async function generationWorkflow(input: GenerationInput): Promise<GenerationTotals> {
+  const { runId, config } = input;
+  const total = config.goals;
+  const fresh = !input.state;
+  if (fresh) await data.startGenerationRun({ runId, config });
+  const state: GenerationState = input.state ?? {
+    next: 0,
+    totals: await data.runTotals({ runId }),
+    paused: false,
+    concurrency: config.concurrency,
+    generation: 0,
+  };
+  const doneAtStart = state.totals.done;
+  const children = new Map<
+    string,
+    { handle: ChildWorkflowHandle<typeof generationBatchWorkflow>; size: number }
+  >();
+  let cancelling = false;
+  let failure: unknown;
+
+  const perChild = () => Math.max(1, Math.ceil(state.concurrency / 2));
+  const signalChildren = async (fn: (id: string) => Promise<void>) => {
+    await Promise.all([...children.keys()].map((id) => fn(id).catch(() => undefined)));
+  };
+  setHandler(generationProgressQuery, () => ({
+    runId,
+    total,
+    ...state.totals,
+    inFlight: [...children.values()].reduce((n, c) => n + c.size, 0),
+    paused: state.paused,
+    cancelling,
+    concurrency: state.concurrency,
+    startedAt: workflowInfo().startTime.getTime(),
+    doneAtStart,
+    status: cancelling ? 'cancelling' : state.paused ? 'paused' : 'running',
+  }));
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    void signalChildren((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
+  });
+  setHandler(resumeSignal, (s: ResumeSignal) => {
+    state.paused = false;
+    if (s.concurrency) state.concurrency = s.concurrency;
+    void signalChildren((id) =>
+      getExternalWorkflowHandle(id).signal(resumeSignal, { concurrency: perChild() }),
+    );
+  });
+  setHandler(cancelSignal, () => {
+    cancelling = true;
+    void signalChildren((id) => getExternalWorkflowHandle(id).signal(cancelSignal));
+  });
+
+  const show = (status: string) => {
+    upsertSearchAttributes([
+      { key: SA.RUN_KIND, value: 'generate' },
+      { key: SA.RUN_STATUS, value: status },
+      { key: SA.DONE, value: state.totals.done },
+      { key: SA.TOTAL, value: total },
+    ]);
+    upsertMemo({
+      accepted: state.totals.accepted,
+      rejected: state.totals.rejected,
+      calls: state.totals.calls,
+      costUsd: state.totals.costUsd,
+    });
+  };
+  show('running');
+
+  if (fresh)
+    for (let from = 0; from < total; from += PLAN_CHUNK)
+      await data.planGoals({ runId, from, to: Math.min(total, from + PLAN_CHUNK) });
+
+  let started = 0;
+  const maxChildren = () => Math.max(1, Math.min(2, Math.ceil(state.concurrency / config.batchSize) + 1));
+  while (state.next < total && !cancelling && failure === undefined && started < CHILDREN_PER_EXECUTION) {
+    await condition(
+      () => cancelling || failure !== undefined || (!state.paused && children.size < maxChildren()),
+    );
+    if (cancelling || failure !== undefined) break;
+    const from = state.next;
+    const to = Math.min(total, from + config.batchSize);
+    const batch: BatchInput = { runId, from, to, concurrency: perChild() };
+    const id = `${runId}-batch-${from}`;
+    const handle = await startChild(generationBatchWorkflow, {
+      workflowId: id,
+      taskQueue: WORKFLOW_TASK_QUEUE,
+      args: [batch, config.heartbeatTimeoutSeconds],
+    });
+    children.set(id, { handle, size: to - from });
+    state.next = to;
+    started++;
+    handle
+      .result()
+      .then((t) => {
+        add(state.totals, t);
+        show(state.paused ? 'paused' : 'running');
+      })
+      .catch((e: unknown) => {
+        failure ??= e;
+        // A bad key or model fails every dialogue: stop the other batches starting new ones.
+        void signalChildren((other) => getExternalWorkflowHandle(other).signal(cancelSignal));
+      })
+      .finally(() => children.delete(id));
+  }
+  await condition(() => children.size === 0);
+
+  if (failure !== undefined) {
+    const message = failureMessage(failure);
+    show('failed');
+    await data.finishGenerationRun({ runId, status: 'failed', totals: state.totals, error: message });
+    throw ApplicationFailure.nonRetryable(`generation run ${runId} stopped: ${message}`, 'GenerationFailed');
+  }
+  if (!cancelling && state.next < total) {
+    state.generation++;
+    await continueAsNew<typeof generationWorkflow>({ runId, config, state });
+  }
+  const status = cancelling ? 'cancelled' : 'completed';
+  show(status);
+  await data.finishGenerationRun({ runId, status, totals: state.totals });
+  return state.totals;
+}
+
+/** The innermost cause's message: what the user must fix. */
+function failureMessage(e: unknown): string {
+  let cur: unknown = e;
+  let msg = e instanceof Error ? e.message : String(e);
+  while (cur instanceof Error && cur.cause) {
+    cur = cur.cause;
+    if (cur instanceof Error && cur.message) msg = cur.message;
+  }
+  return msg;
+}
+
+/** One batch of goals: its pending goals, `concurrency` dialogues at a time. */
+export async function generationBatchWorkflow(
+  input: BatchInput,
+  heartbeatSeconds = 60,
+): Promise<GenerationTotals> {
+  const { simulateDialogue } = dialogueActivities(heartbeatSeconds);
+  const totals = emptyTotals();
+  let concurrency = input.concurrency;
+  let paused = false;
+  let cancelled = false;
+  let inFlight = 0;
+  let failure: unknown;
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, (s: ResumeSignal) => {
+    paused = false;
+    if (s.concurrency) concurrency = s.concurrency;
+  });
+  setHandler(cancelSignal, () => void (cancelled = true));
+
+  const pending = await data.pendingGoals({ runId: input.runId, from: input.from, to: input.to });
+  const record = (r: DialogueResult) => {
+    const t = emptyTotals();
+    t.done = 1;
+    if (r.status === 'accepted') t.accepted = 1;
+    else {
+      t.rejected = 1;
+      if (r.reason) t.reasons[r.reason] = 1;
+    }
+    t.calls = r.calls;
+    t.promptTokens = r.promptTokens;
+    t.completionTokens = r.completionTokens;
+    t.costUsd = r.costUsd;
+    add(totals, t);
+  };
+  for (const goalIndex of pending) {
+    await condition(() => cancelled || failure !== undefined || (!paused && inFlight < concurrency));
+    if (cancelled || failure !== undefined) break;
+    inFlight++;
+    simulateDialogue({ runId: input.runId, goalIndex })
+      .then(record)
+      .catch((e: unknown) => {
+        failure ??= e;
+      })
+      .finally(() => inFlight--);
+  }
+  await condition(() => inFlight === 0);
+  if (failure !== undefined) throw failure;
+  return totals;
+}
