@@ -7,6 +7,7 @@ import { registerDownload } from './commands/download';
 import { registerDemo } from './commands/demo';
 import { registerValidate } from './commands/validate';
 import { registerSimulate } from './commands/simulate';
+import { registerGenerate } from './commands/generate';
 
 const program = new Command()
   .name('dst-synth')
@@ -20,6 +21,7 @@ registerDownload(program);
 registerEval(program);
 registerDemo(program);
 registerSimulate(program);
+registerGenerate(program);
 registerValidate(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -27,7 +27,8 @@ import type { ChatMessage } from '../../llm/types';
 // so the decoding grammar) asks for strings, but such answers are coerced instead of retried.
 const Value = z.preprocess(
   (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
-  z.string(),
+  // Bounded so a grammar-constrained small model cannot ramble inside one string until maxTokens.
+  z.string().max(80),
 );
 
 /** The labeller's answer: the whole cumulative state, slot → value. */

@@ -15,7 +15,7 @@ import type { ParaphrasePromptInput } from '../types';
 import type { ChatMessage } from '../../llm/types';
 
 /** Any number of non-empty rewrites; use `paraphraseAnswerSchema(count)` to demand exactly `count`. */
-export const ParaphraseAnswer = z.object({ rewrites: z.array(z.string().min(1)).min(1) });
+export const ParaphraseAnswer = z.object({ rewrites: z.array(z.string().min(1).max(400)).min(1).max(10) });
 export type ParaphraseAnswer = z.infer<typeof ParaphraseAnswer>;
 
 /** Schema name for `StructuredRequest.schemaName`. */
@@ -27,7 +27,7 @@ export const PARAPHRASE_ANSWER_NAME = 'paraphrase_answer';
  * bad rewrite is dropped rather than failing the whole call.
  */
 export function paraphraseAnswerSchema(count: number): z.ZodType<ParaphraseAnswer> {
-  return z.object({ rewrites: z.array(z.string().min(1)).length(count) });
+  return z.object({ rewrites: z.array(z.string().min(1).max(400)).length(count) });
 }
 
 /**

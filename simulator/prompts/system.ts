@@ -28,10 +28,11 @@ export const SYSTEM_FACTS_HEADING = 'Facts:';
 export const SystemAnswer = z.object({
   action: z.enum(SYSTEM_ACTION),
   /** Exact name (or train id) of the candidate the utterance is about, or null. */
-  entity: z.string().nullable().default(null),
+  entity: z.string().max(80).nullable().default(null),
   /** With `request`: the slot asked for (one of `missingSlots`), or null. */
-  slot: z.string().nullable().default(null),
-  utterance: z.string().min(1),
+  slot: z.string().max(40).nullable().default(null),
+  // Bounded (here and in the other roles) so grammar-constrained local models end their strings.
+  utterance: z.string().min(1).max(500),
 });
 export type SystemAnswer = z.infer<typeof SystemAnswer>;
 

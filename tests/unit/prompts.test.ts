@@ -301,6 +301,6 @@ describe('answer schemas', () => {
     expect(LabelAnswer.safeParse({ state: { 'hotel-area': { value: 'north' } } }).success).toBe(false);
     expect(LabelAnswer.safeParse({ 'hotel-area': 'north' }).success).toBe(false);
     const schema = jsonSchemaOf(LabelAnswer) as { properties: { state: { additionalProperties: unknown } } };
-    expect(schema.properties.state.additionalProperties).toEqual({ type: 'string' });
+    expect(schema.properties.state.additionalProperties).toEqual({ type: 'string', maxLength: 80 });
   });
 });
