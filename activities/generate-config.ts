@@ -23,6 +23,11 @@ export const GenerationConfigSchema = z
     maxAttempts: z.number().int().min(1).max(10).default(3),
     /** Goals per child workflow. Default 50. */
     batchSize: z.number().int().min(1).max(1000).default(50),
+    /**
+     * Child workflows the parent starts before it continues as new, which bounds every
+     * history (about 10 events per child). Default 40.
+     */
+    childrenPerExecution: z.number().int().min(1).max(500).default(40),
     /** Dialogues in flight across the run. Default 8. */
     concurrency: z.number().int().min(1).max(1000).default(8),
     /**

@@ -1,7 +1,7 @@
 /**
  * Durable generation: a parent workflow fans a run of N goals out to child workflows of
  * `batchSize` goals, a bounded number at a time, and continues as new every
- * `CHILDREN_PER_EXECUTION` children so no history grows past a few thousand events. Payloads
+ * `childrenPerExecution` children (default 40) so no history grows past a few thousand events. Payloads
  * are goal indexes and counts; the dialogues are in Postgres.
  */
 import {
@@ -80,8 +80,6 @@ export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
 export const cancelSignal = defineSignal<[]>('cancel');
 
-/** Children started per workflow execution before continuing as new. */
-export const CHILDREN_PER_EXECUTION = 40;
 /** Goals planned per activity. */
 const PLAN_CHUNK = 5000;
 
@@ -174,7 +172,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
 
   let started = 0;
   const maxChildren = () => Math.max(1, Math.min(2, Math.ceil(state.concurrency / config.batchSize) + 1));
-  while (state.next < total && !cancelling && failure === undefined && started < CHILDREN_PER_EXECUTION) {
+  while (state.next < total && !cancelling && failure === undefined && started < (config.childrenPerExecution ?? 40)) {
     await condition(
       () => cancelling || failure !== undefined || (!state.paused && children.size < maxChildren()),
     );

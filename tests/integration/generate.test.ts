@@ -163,3 +163,21 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promi
   }
   throw new Error('condition not reached in time');
 }
+
+test('continue-as-new keeps every history short; totals carry over', async () => {
+  server.reset();
+  const runId = 'gen-test-can';
+  const handle = await startGeneration(env.client, runId, config(12, { batchSize: 2, childrenPerExecution: 2, concurrency: 2 }));
+  const totals = await handle.result();
+  expect(totals.done).toBe(12);
+  const facts = await runFacts(db.handle.db, runId);
+  expect(facts).toMatchObject({ done: 12, sessionsLeft: 0 });
+  expect(totals.accepted).toBe(facts.accepted);
+  expect(totals.calls).toBe(facts.recordedCalls);
+  // The latest execution is the third (12 goals / (2 children × 2 goals)).
+  const first = await env.client.workflow.getHandle(runId, (await handle.describe()).runId).fetchHistory();
+  expect(first.events!.length).toBeLessThan(200);
+  const desc = await handle.describe();
+  expect(desc.runId).not.toBe(handle.firstExecutionRunId);
+  await recordHistory(env.client.workflow.getHandle(runId, handle.firstExecutionRunId), 'generation-parent-continued');
+}, 180_000);
