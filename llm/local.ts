@@ -182,7 +182,7 @@ export function createLocalLlamaClient(
     model,
     chat: (req) => serial(() => generate(req, req.messages)),
     structured: (req) => {
-      const schema = jsonSchemaOf(req.schema);
+      const schema = jsonSchemaOf(req.decodingSchema ?? req.schema);
       return runStructured(req, (messages) => serial(() => generate(req, messages, schema)));
     },
     preflight: async () => {

@@ -153,7 +153,7 @@ export function createOpenAiClient(opts: OpenAiClientOptions): LlmClient {
     model,
     chat: (req) => mapped(call(req, req.messages)),
     structured: (req) => {
-      const schema = jsonSchemaOf(req.schema);
+      const schema = jsonSchemaOf(req.decodingSchema ?? req.schema);
       return mapped(runStructured(req, (messages) => callStructured(req, req.schemaName, schema, messages)));
     },
   };

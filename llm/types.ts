@@ -43,6 +43,12 @@ export interface StructuredRequest<T> extends ChatRequest {
   schema: z.ZodType<T>;
   /** Name of the schema for `response_format: json_schema`. */
   schemaName: string;
+  /**
+   * A narrower schema to constrain decoding with (`response_format`, local grammars), e.g.
+   * slot names and categorical values as enums. Answers are still validated by `schema`, so
+   * a server that ignores it cannot make a looser answer fail. Default: `schema`.
+   */
+  decodingSchema?: z.ZodType;
 }
 
 export interface StructuredResult<T> extends ChatResult {

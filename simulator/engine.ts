@@ -14,12 +14,14 @@ import { checkLabel } from './checks';
 import type { Goal } from './goal-types';
 import {
   LabelAnswer,
+  labelDecodingSchema,
   ParaphraseAnswer,
   ROLE,
   SystemAnswer,
   labelPrompt,
   paraphrasePrompt,
   slotDescription,
+  systemDecodingSchema,
   systemPrompt,
   userPrompt,
 } from './prompts';
@@ -186,11 +188,13 @@ const labelStep: StepFn = async (s, deps, _opts) => {
   const previous = currentState(s);
   const turn = userTurnCount(s);
   const hist = [...history(s), { speaker: 'USER' as const, text: move.utterance ?? '' }];
+  const slots = labelSlots(s, deps, move.domainIndex);
   const r = await deps.llm.structured({
     role: ROLE.LABELLER,
     temperature: 0,
-    messages: labelPrompt({ history: hist, previous, slots: labelSlots(s, deps, move.domainIndex) }),
+    messages: labelPrompt({ history: hist, previous, slots }),
     schema: LabelAnswer,
+    decodingSchema: labelDecodingSchema(slots),
     schemaName: 'dialogue_state',
   });
   addUsage(s, r);
@@ -234,6 +238,7 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
       temperature: opts.temperature,
       messages: msgs,
       schema: SystemAnswer,
+      decodingSchema: systemDecodingSchema(plan.input),
       schemaName: 'system_turn',
     });
     addUsage(s, r);

@@ -3,7 +3,14 @@
  * (DESIGN.md §3). Prompts are kept short: the small local model runs them too.
  */
 export { slotDescription, factLabel, userPrompt, USER_INSTRUCTION_HEADING, DONTCARE_WORDS } from './user';
-export { systemPrompt, SystemAnswer, SYSTEM_ANSWER_NAME, SYSTEM_FACTS_HEADING, entityLabel } from './system';
+export {
+  systemPrompt,
+  systemDecodingSchema,
+  SystemAnswer,
+  SYSTEM_ANSWER_NAME,
+  SYSTEM_FACTS_HEADING,
+  entityLabel,
+} from './system';
 export {
   paraphrasePrompt,
   ParaphraseAnswer,
@@ -11,7 +18,7 @@ export {
   paraphraseAnswerSchema,
   keepsAllValues,
 } from './paraphrase';
-export { labelPrompt, LabelAnswer, LABEL_ANSWER_NAME } from './labeller';
+export { labelPrompt, labelDecodingSchema, LabelAnswer, LABEL_ANSWER_NAME } from './labeller';
 
 /** `ChatRequest.role` of each simulator role: sent as the `x-dst-role` header, used in logs. */
 export const ROLE = {

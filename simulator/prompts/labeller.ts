@@ -77,3 +77,18 @@ export function labelPrompt(input: LabelPromptInput): ChatMessage[] {
     { role: 'user', content: body.join('\n') },
   ];
 }
+
+/**
+ * The answer schema narrowed to the listed slots (categorical ones to their values), to
+ * constrain decoding (`StructuredRequest.decodingSchema`). Answers are still validated with
+ * the looser `LabelAnswer`, so the rule checks see, and record, whatever a model writes.
+ */
+export function labelDecodingSchema(slots: LabelPromptInput['slots']) {
+  const props = Object.fromEntries(
+    slots.map((s) => [
+      s.slot,
+      (s.values?.length ? z.enum(s.values as [string, ...string[]]) : z.string().max(80)).optional(),
+    ]),
+  );
+  return z.object({ state: z.object(props) });
+}

@@ -107,3 +107,19 @@ export function systemPrompt(input: SystemPromptInput): ChatMessage[] {
     { role: 'user', content: body.join('\n') },
   ];
 }
+
+/**
+ * The answer schema narrowed to this turn — allowed actions, the candidates' exact names, the
+ * missing slots — to constrain decoding (`StructuredRequest.decodingSchema`): a small model
+ * then cannot even spell an entity that is not in the database.
+ */
+export function systemDecodingSchema(input: SystemPromptInput) {
+  const names = [...new Set(input.candidates.map(entityLabel).filter((n): n is string => !!n))];
+  const oneOf = (xs: string[]) => z.enum(xs as [string, ...string[]]);
+  return z.object({
+    action: oneOf(input.allowed),
+    entity: names.length ? oneOf(names).nullable() : z.null(),
+    slot: input.missingSlots.length ? oneOf(input.missingSlots).nullable() : z.null(),
+    utterance: z.string().min(1).max(500),
+  });
+}

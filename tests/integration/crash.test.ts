@@ -140,7 +140,7 @@ test('restart the Temporal dev server (same SQLite file) and Postgres mid-run: t
   server.reset();
   server.delay(3, { times: 1_000_000 });
   const runId = 'gen-restarts';
-  let worker = await startWorker();
+  const worker = await startWorker();
   await cli([
     'generate',
     '--goals',

@@ -93,6 +93,24 @@ test('simulate CLI: 20 goals, every state valid, entities real, both export layo
   expect(named).toBeGreaterThan(20);
 }, 120_000);
 
+test('decoding is constrained to the turn: allowed actions, candidate names, listed slots', async () => {
+  await run(goals.slice(0, 1));
+  type Schema = { enum?: string[]; anyOf?: Schema[]; properties: Record<string, Schema> };
+  const schemaOf = (role: string) =>
+    server.requests
+      .filter((r) => r.role === role && r.body)
+      .map((r) => (r.body!.response_format as { json_schema: { schema: Schema } }).json_schema.schema);
+  const system = schemaOf('system');
+  expect(system.length).toBeGreaterThan(0);
+  for (const sch of system) expect(sch.properties.action!.enum!.length).toBeGreaterThan(0);
+  const named = system.find((sch) => sch.properties.entity!.anyOf?.[0]?.enum);
+  expect(named).toBeDefined();
+  for (const n of named!.properties.entity!.anyOf![0]!.enum!)
+    expect(['hotel', 'restaurant', 'attraction', 'train'].some((d) => db.matchEntityName(d as 'hotel', n))).toBe(true);
+  const label = schemaOf('labeller')[0]!;
+  expect(Object.keys(label.properties.state!.properties).every((k) => TRACKED_SLOTS.includes(k as never))).toBe(true);
+});
+
 test('429 with Retry-After and a 500 are retried; the dialogue is still accepted', async () => {
   server.fail429({ retryAfterSeconds: 1, times: 2 }).fail500({ times: 1 });
   const t0 = Date.now();
