@@ -1,7 +1,7 @@
 /**
  * Generation activities. `simulateDialogue` is the unit of work: one goal, up to its attempts,
- * with the session saved in Postgres after every LLM call so that a retry (crash, rate limit,
- * timeout) resumes mid-dialogue. Every write is keyed by (run, goal, attempt) and idempotent.
+ * with the session saved in Postgres after every completed turn so that a retry (crash, rate
+ * limit, timeout) resumes mid-dialogue. Every write is keyed by (run, goal, attempt) and idempotent.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -248,7 +248,10 @@ async function simulateOne(
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled between LLM calls');
         session = await stepSession(session, deps, opts);
         steps++;
-        await saveSession(db, runId, session, steps);
+        // Saved at every completed turn (a user turn is up to three calls: say, paraphrase,
+        // label), so a retry never repeats a call of a completed turn; mid-turn steps are not
+        // worth a write each.
+        if (!session.pending) await saveSession(db, runId, session, steps);
         beat();
       }
       const outcome = sessionOutcome(session);

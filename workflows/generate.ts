@@ -11,6 +11,7 @@ import {
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -79,6 +80,8 @@ export const generationProgressQuery = defineQuery<GenerationProgress>('progress
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
 export const cancelSignal = defineSignal<[]>('cancel');
+/** Parent → batch: dialogues of this batch in flight from now on. */
+export const concurrencySignal = defineSignal<[number]>('concurrency');
 
 /** Goals planned per activity. */
 const PLAN_CHUNK = 5000;
@@ -172,7 +175,12 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
 
   let started = 0;
   const maxChildren = () => Math.max(1, Math.min(2, Math.ceil(state.concurrency / config.batchSize) + 1));
-  while (state.next < total && !cancelling && failure === undefined && started < (config.childrenPerExecution ?? 40)) {
+  while (
+    state.next < total &&
+    !cancelling &&
+    failure === undefined &&
+    started < (config.childrenPerExecution ?? 40)
+  ) {
     await condition(
       () => cancelling || failure !== undefined || (!state.paused && children.size < maxChildren()),
     );
@@ -200,7 +208,15 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
         // A bad key or model fails every dialogue: stop the other batches starting new ones.
         void signalChildren((other) => getExternalWorkflowHandle(other).signal(cancelSignal));
       })
-      .finally(() => children.delete(id));
+      .finally(() => {
+        children.delete(id);
+        // With no batch left to start, the batches still running take over the freed slots,
+        // so the run's tail keeps `concurrency` dialogues in flight.
+        if (state.next >= total && children.size > 0 && patched('rebalance-tail')) {
+          const share = Math.max(1, Math.ceil(state.concurrency / children.size));
+          void signalChildren((other) => getExternalWorkflowHandle(other).signal(concurrencySignal, share));
+        }
+      });
   }
   await condition(() => children.size === 0);
 
@@ -249,6 +265,7 @@ export async function generationBatchWorkflow(
     if (s.concurrency) concurrency = s.concurrency;
   });
   setHandler(cancelSignal, () => void (cancelled = true));
+  setHandler(concurrencySignal, (n: number) => void (concurrency = n));
 
   const pending = await data.pendingGoals({ runId: input.runId, from: input.from, to: input.to });
   const record = (r: DialogueResult) => {

@@ -167,7 +167,11 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promi
 test('continue-as-new keeps every history short; totals carry over', async () => {
   server.reset();
   const runId = 'gen-test-can';
-  const handle = await startGeneration(env.client, runId, config(12, { batchSize: 2, childrenPerExecution: 2, concurrency: 2 }));
+  const handle = await startGeneration(
+    env.client,
+    runId,
+    config(12, { batchSize: 2, childrenPerExecution: 2, concurrency: 2 }),
+  );
   const totals = await handle.result();
   expect(totals.done).toBe(12);
   const facts = await runFacts(db.handle.db, runId);
@@ -179,5 +183,8 @@ test('continue-as-new keeps every history short; totals carry over', async () =>
   expect(first.events!.length).toBeLessThan(200);
   const desc = await handle.describe();
   expect(desc.runId).not.toBe(handle.firstExecutionRunId);
-  await recordHistory(env.client.workflow.getHandle(runId, handle.firstExecutionRunId), 'generation-parent-continued');
+  await recordHistory(
+    env.client.workflow.getHandle(runId, handle.firstExecutionRunId),
+    'generation-parent-continued',
+  );
 }, 180_000);

@@ -106,9 +106,13 @@ test('decoding is constrained to the turn: allowed actions, candidate names, lis
   const named = system.find((sch) => sch.properties.entity!.anyOf?.[0]?.enum);
   expect(named).toBeDefined();
   for (const n of named!.properties.entity!.anyOf![0]!.enum!)
-    expect(['hotel', 'restaurant', 'attraction', 'train'].some((d) => db.matchEntityName(d as 'hotel', n))).toBe(true);
+    expect(
+      ['hotel', 'restaurant', 'attraction', 'train'].some((d) => db.matchEntityName(d as 'hotel', n)),
+    ).toBe(true);
   const label = schemaOf('labeller')[0]!;
-  expect(Object.keys(label.properties.state!.properties).every((k) => TRACKED_SLOTS.includes(k as never))).toBe(true);
+  expect(
+    Object.keys(label.properties.state!.properties).every((k) => TRACKED_SLOTS.includes(k as never)),
+  ).toBe(true);
 });
 
 test('429 with Retry-After and a 500 are retried; the dialogue is still accepted', async () => {

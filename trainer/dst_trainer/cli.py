@@ -1,0 +1,86 @@
+"""Command line: ``python -m dst_trainer {train,predict,convert-multiwoz21} ...``.
+
+stdout carries only JSON-lines events; logs and tracebacks go to stderr. Exit codes:
+0 done, 2 config or data error, 3 out of memory, 1 anything else, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+
+from . import __version__
+from .errors import EXIT_INTERRUPTED, ConfigError, classify
+from .events import emit, rank, take_over_stdout
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises ConfigError (→ error event, exit 2) instead of exiting."""
+
+    def error(self, message):
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import predict, train
+
+    parser = _Parser(prog="dst_trainer", description="DST fine-tuning and prediction (JSON-lines events on stdout)")
+    parser.add_argument("--version", action="version", version=f"dst_trainer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train.add_arguments(sub.add_parser("train", help="fine-tune a causal LM on DST examples"))
+    predict.add_arguments(sub.add_parser("predict", help="predict dialogue states"))
+    conv = sub.add_parser("convert-multiwoz21", help="MultiWOZ 2.1/2.4 data.json(.zip) -> training JSON lines")
+    conv.add_argument("--input", required=True)
+    conv.add_argument("--out", required=True)
+    conv.add_argument("--limit", type=int, default=None, help="first N dialogues")
+    conv.add_argument("--ids", default=None, help="comma-separated dialogue ids")
+    return parser
+
+
+def _convert(args) -> dict:
+    from .errors import DataError
+    from .multiwoz21 import convert
+
+    n = 0
+    try:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            for ex in convert(args.input, args.limit, args.ids.split(",") if args.ids else None):
+                fh.write(json.dumps(ex, ensure_ascii=False) + "\n")
+                n += 1
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"{args.input}: {e}") from e
+    done = {"event": "done", "output": args.out, "count": n}
+    emit(done)
+    return done
+
+
+def main(argv: list[str] | None = None, *, own_stdout: bool = True) -> int:
+    """Run a command; returns the exit code. ``own_stdout`` diverts fd 1 to stderr first."""
+    if own_stdout:
+        take_over_stdout()
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "train":
+            from .train import run
+        elif args.command == "predict":
+            from .predict import run
+        else:
+            run = _convert
+        run(args)
+        return 0
+    except SystemExit as e:  # --help / --version
+        return int(e.code or 0) if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        emit({"event": "error", "kind": "other", "message": "interrupted", "rank": rank()}, all_ranks=True)
+        return EXIT_INTERRUPTED
+    except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
+        kind, code = classify(e)
+        if kind in ("other", "oom"):
+            traceback.print_exc(file=sys.stderr)
+        message = str(e) or type(e).__name__
+        if kind == "other":
+            message = f"{type(e).__name__}: {message}"
+        emit({"event": "error", "kind": kind, "message": message[:4000], "rank": rank()}, all_ranks=True)
+        return code

@@ -1,0 +1,193 @@
+"""``predict``: batched generation of dialogue states for a JSON-lines file.
+
+Writes one output line per input line, in input order. An answer that is not a JSON
+object counts as the empty state (``{}``) and is counted as ``invalid`` in the ``done``
+event. Output goes to ``<out>.partial`` first (flushed after every chunk) and is renamed
+to ``<out>`` at the end; a rerun after a crash keeps the already written lines that match
+the input and continues after them.
+
+Inside a chunk of ``batch_size * 8`` examples the prompts are sorted by length so batches
+waste little padding; the chunk is written back in input order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from . import PROMPT_FORMAT_VERSION
+from .data import Example, parse_answer, read_examples
+from .errors import ConfigError
+from .events import emit
+
+SORT_CHUNK_BATCHES = 8
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="a train --out directory (or any causal LM dir / hub name)")
+    p.add_argument("--input", required=True, help="JSON-lines file of examples (state ignored)")
+    p.add_argument("--out", required=True, help="predictions JSON-lines file")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument("--max-length", type=int, default=None,
+                   help="prompt+answer token budget (default: the model's training --max-length, else 1024)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="auto = bfloat16 on GPUs that support it, else float32")
+
+
+def output_line(ex: Example, state: dict) -> str:
+    return json.dumps({"dialogue_id": ex.dialogue_id, "turn": ex.turn, "state": state}, ensure_ascii=False)
+
+
+def _resume_count(partial: str, examples: list[Example]) -> int:
+    """How many leading lines of ``partial`` are complete and match the inputs; truncates the rest."""
+    if not os.path.exists(partial):
+        return 0
+    good = 0
+    keep_bytes = 0
+    with open(partial, "rb") as fh:
+        for raw in fh:
+            if good >= len(examples) or not raw.endswith(b"\n"):
+                break
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                break
+            ex = examples[good]
+            if obj.get("dialogue_id") != ex.dialogue_id or obj.get("turn") != ex.turn:
+                break
+            good += 1
+            keep_bytes += len(raw)
+    with open(partial, "r+b") as fh:
+        fh.truncate(keep_bytes)
+    return good
+
+
+def generate_states(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int,
+                    num_beams: int) -> list[tuple[dict, bool]]:
+    """(flat state, answer was valid JSON) for each encoded prompt, in order, in one batch."""
+    import torch
+
+    from .features import left_pad_batch
+
+    input_ids, attention = left_pad_batch(prompts, tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=attention.to(device),
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            do_sample=False,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    new_tokens = out[:, input_ids.shape[1]:].tolist()
+    results = []
+    for ids in new_tokens:
+        if tokenizer.eos_token_id in ids:
+            ids = ids[: ids.index(tokenizer.eos_token_id)]
+        text = tokenizer.decode(ids, skip_special_tokens=True)
+        results.append(parse_answer(text))
+    return results
+
+
+def load_for_inference(name: str, dtype: str):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .errors import is_oom
+    from .train import _ensure_pad, _looks_like_path
+
+    if (_looks_like_path(name) or os.path.exists(name)) and not os.path.isdir(os.path.expanduser(name)):
+        raise ConfigError(f"--model {name}: no such model directory")
+    name = os.path.expanduser(name) if os.path.isdir(os.path.expanduser(name)) else name
+    cuda = torch.cuda.is_available()
+    if dtype == "auto":
+        dtype = "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype))
+    except Exception as e:  # noqa: BLE001
+        if is_oom(e):
+            raise
+        raise ConfigError(f"--model {name}: cannot load model/tokenizer: {type(e).__name__}: {e}") from e
+    _ensure_pad(tokenizer)
+    tokenizer.padding_side = "left"
+    model.config.use_cache = True
+    model.to("cuda" if cuda else "cpu")
+    model.eval()
+    return tokenizer, model
+
+
+def run(args) -> dict:
+    if args.batch_size < 1 or args.max_new_tokens < 1 or args.num_beams < 1:
+        raise ConfigError("--batch-size, --max-new-tokens and --num-beams must be >= 1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    examples = read_examples(args.input, need_state=False)
+
+    meta = {}
+    meta_path = os.path.join(os.path.expanduser(args.model), "dst_trainer.json")
+    if os.path.isfile(meta_path):
+        with open(meta_path) as fh:
+            meta = json.load(fh)
+        fmt = meta.get("prompt_format")
+        if fmt is not None and fmt != PROMPT_FORMAT_VERSION:
+            raise ConfigError(f"--model {args.model}: trained with prompt format {fmt}, "
+                              f"this trainer uses {PROMPT_FORMAT_VERSION}")
+    max_length = args.max_length or meta.get("max_length") or 1024
+    max_prompt = max(max_length - args.max_new_tokens, 32)
+
+    import transformers
+
+    from .features import encode_prompt
+
+    transformers.logging.set_verbosity_error()
+    tokenizer, model = load_for_inference(args.model, args.dtype)
+
+    out = os.path.abspath(args.out)
+    out_dir = os.path.dirname(out)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {args.out}: cannot create directory: {e.strerror or e}") from e
+    partial = out + ".partial"
+    done_count = _resume_count(partial, examples)
+    total = len(examples)
+    emit({"event": "start", "step": done_count, "total_steps": total, "unit": "examples"})
+
+    invalid = 0
+    t0 = time.time()
+    start_count = done_count
+    chunk = args.batch_size * SORT_CHUNK_BATCHES
+    with open(partial, "a", encoding="utf-8") as fh:
+        while done_count < total:
+            part = examples[done_count: done_count + chunk]
+            prompts = [encode_prompt(tokenizer, ex, max_prompt) for ex in part]
+            order = sorted(range(len(part)), key=lambda i: len(prompts[i]), reverse=True)
+            results: list = [None] * len(part)
+            for b in range(0, len(order), args.batch_size):
+                idx = order[b: b + args.batch_size]
+                states = generate_states(model, tokenizer, [prompts[i] for i in idx],
+                                         max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
+                for i, r in zip(idx, states):
+                    results[i] = r
+            for ex, (state, valid) in zip(part, results):
+                invalid += not valid
+                fh.write(output_line(ex, state) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            done_count += len(part)
+            elapsed = max(time.time() - t0, 1e-9)
+            rate = (done_count - start_count) / elapsed
+            emit({"event": "progress", "step": done_count, "total_steps": total, "unit": "examples",
+                  "examples_per_second": round(rate, 2),
+                  "eta_seconds": round((total - done_count) / rate, 1) if rate > 0 else None})
+    os.replace(partial, out)
+    done = {"event": "done", "output": out, "count": total, "invalid": invalid,
+            "resumed_at": start_count or None}
+    emit(done)
+    return done

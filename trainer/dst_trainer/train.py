@@ -1,0 +1,492 @@
+"""``train``: fine-tune a causal LM on DST examples with the Hugging Face Trainer.
+
+- ``--tiny`` builds a tokenizer and a tiny model locally; otherwise ``--init`` names a hub
+  model, a local model directory, a previous ``train --out`` directory (stage 2) or a
+  ``checkpoint-N`` directory.
+- Single process on CPU or one GPU; several GPUs when started by ``torchrun`` or
+  ``accelerate launch`` (the Trainer does the distribution).
+- ``--out`` holds ``checkpoint-N/`` directories (model, optimizer, scheduler, RNG and
+  ``trainer_state.json``, written last); a rerun with the same ``--out`` resumes from the
+  newest complete one. A rerun of a finished run with identical settings does nothing but
+  report ``done`` again.
+- ``--out`` finally holds the model + tokenizer (``from_pretrained``-loadable),
+  ``training_args.json`` (every hyper-parameter and seed), ``dst_trainer.json`` (data
+  hash, sizes, init, outcome) and ``trainer_state.json`` (the log history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import time
+from datetime import datetime, timezone
+
+from . import PROMPT_FORMAT_VERSION, __version__
+from .data import file_info, read_examples, training_texts
+from .errors import ConfigError, DataError, is_oom
+from .events import emit, is_main_process
+
+CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+META_FILE = "dst_trainer.json"
+ARGS_FILE = "training_args.json"
+
+# Hyper-parameters that define the run; a finished run with the same values is not redone.
+FINGERPRINT_KEYS = (
+    "init", "tiny", "epochs", "lr", "batch_size", "grad_accum", "max_length", "warmup_ratio",
+    "scheduler", "seed", "lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
+    "max_steps", "weight_decay", "max_grad_norm", "tiny_vocab_size",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--train", required=True, help="training JSON-lines file")
+    p.add_argument("--out", required=True, help="output directory (checkpoints and final model)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--init", help="hub name, local model dir, stage-1 --out dir or checkpoint dir")
+    src.add_argument("--tiny", action="store_true", help="build a tiny tokenizer+model locally (no hub)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--batch-size", type=int, default=8, help="per device")
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--max-length", type=int, default=1024, help="tokens per example (prompt+target)")
+    p.add_argument("--warmup-ratio", type=float, default=0.03)
+    p.add_argument("--scheduler", default="cosine", help="cosine, linear, constant, constant_with_warmup, ...")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--max-grad-norm", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--lora", action="store_true", help="train LoRA adapters (merged into the saved model)")
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--lora-alpha", type=int, default=32)
+    p.add_argument("--lora-dropout", type=float, default=0.05)
+    p.add_argument("--lora-target-modules", default="all-linear", help="comma list or 'all-linear'")
+    p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"],
+                   help="bf16 mixed precision; auto = on for CUDA GPUs that support it")
+    p.add_argument("--fp16", action="store_true", help="fp16 mixed precision (GPUs without bf16)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="dtype the --init weights are loaded in; auto = bfloat16 for --lora with bf16, else float32")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--save-steps", type=int, default=500)
+    p.add_argument("--save-total-limit", type=int, default=2, help="checkpoints kept (0 = all)")
+    p.add_argument("--logging-steps", type=int, default=1, help="a progress line every N optimizer steps")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (-1 = epochs)")
+    p.add_argument("--tiny-vocab-size", type=int, default=2048)
+    p.add_argument("--fsdp", default="", help="passed to TrainingArguments.fsdp (e.g. 'full_shard auto_wrap')")
+    p.add_argument("--fsdp-config", default=None, help="passed to TrainingArguments.fsdp_config")
+    p.add_argument("--deepspeed", default=None, help="DeepSpeed config file (needs deepspeed installed)")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _validate(args) -> None:
+    checks = [
+        (args.epochs > 0, "--epochs must be > 0"),
+        (args.lr > 0, "--lr must be > 0"),
+        (args.batch_size >= 1, "--batch-size must be >= 1"),
+        (args.grad_accum >= 1, "--grad-accum must be >= 1"),
+        (args.max_length >= 64, "--max-length must be >= 64"),
+        (0 <= args.warmup_ratio < 1, "--warmup-ratio must be in [0, 1)"),
+        (args.save_steps >= 1, "--save-steps must be >= 1"),
+        (args.logging_steps >= 1, "--logging-steps must be >= 1"),
+        (args.max_steps == -1 or args.max_steps >= 1, "--max-steps must be >= 1 or -1"),
+        (args.save_total_limit >= 0, "--save-total-limit must be >= 0"),
+        (args.tiny_vocab_size >= 300, "--tiny-vocab-size must be >= 300"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ConfigError(msg)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ConfigError(f"--out {args.out}: exists and is not a directory")
+    try:
+        from transformers import SchedulerType
+
+        SchedulerType(args.scheduler)
+    except ValueError as e:
+        raise ConfigError(f"--scheduler {args.scheduler!r}: unknown schedule") from e
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        name.startswith(("/", "./", "../", "~"))
+        or name.count("/") > 1
+        or os.sep + "checkpoint-" in name
+        or name.startswith("checkpoint-")
+    )
+
+
+def find_checkpoints(out: str) -> list[tuple[int, str]]:
+    """Complete ``checkpoint-N`` dirs in ``out`` (trainer_state.json readable), oldest first."""
+    found = []
+    if not os.path.isdir(out):
+        return found
+    for name in os.listdir(out):
+        m = CHECKPOINT_RE.match(name)
+        path = os.path.join(out, name)
+        if not m or not os.path.isdir(path):
+            continue
+        try:
+            with open(os.path.join(path, "trainer_state.json")) as fh:
+                json.load(fh)
+        except (OSError, ValueError):
+            continue
+        found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def _remove_incomplete_checkpoints(out: str) -> list[str]:
+    complete = {p for _, p in find_checkpoints(out)}
+    removed = []
+    if not os.path.isdir(out):
+        return removed
+    for name in os.listdir(out):
+        path = os.path.join(out, name)
+        if CHECKPOINT_RE.match(name) and os.path.isdir(path) and path not in complete:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _read_json(path: str):
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def fingerprint(args, data_sha: str) -> str:
+    values = {k: getattr(args, k) for k in FINGERPRINT_KEYS}
+    values["data_sha256"] = data_sha
+    values["prompt_format"] = PROMPT_FORMAT_VERSION
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _resolve_precision(args) -> dict:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    bf16_ok = cuda and torch.cuda.is_bf16_supported()
+    if args.bf16 == "auto":
+        bf16 = bf16_ok and not args.fp16
+    else:
+        bf16 = args.bf16 == "true"
+    if bf16 and args.fp16:
+        raise ConfigError("--bf16 true and --fp16 exclude each other")
+    if args.fp16 and not cuda:
+        raise ConfigError("--fp16 needs a CUDA GPU")
+    dtype = args.dtype
+    if dtype == "auto":
+        dtype = "bfloat16" if (args.lora and bf16) else "float32"
+    return {
+        "device": "cuda" if cuda else "cpu",
+        "cuda_devices": torch.cuda.device_count() if cuda else 0,
+        "bf16": bf16,
+        "fp16": bool(args.fp16),
+        "load_dtype": dtype,
+        "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+        "torch": torch.__version__,
+    }
+
+
+def _ensure_pad(tokenizer) -> None:
+    if tokenizer.pad_token is None:
+        if tokenizer.unk_token is not None:
+            tokenizer.pad_token = tokenizer.unk_token
+        elif tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+    if tokenizer.eos_token_id is None:
+        raise ConfigError("the tokenizer has no eos token; cannot mark the end of an answer")
+    if tokenizer.pad_token_id is None:
+        raise ConfigError("the tokenizer has no pad/unk/eos token to pad with")
+
+
+def load_pretrained(name: str, dtype: str):
+    """Tokenizer + causal LM from a hub name or a directory; any failure is a config error."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if _looks_like_path(name) or os.path.exists(name):
+        path = os.path.expanduser(name)
+        if not os.path.isdir(path):
+            raise ConfigError(f"--init {name}: no such model directory")
+        name = path
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype))
+    except Exception as e:  # noqa: BLE001 - hub/IO/format errors all mean "bad --init"
+        if is_oom(e):
+            raise
+        raise ConfigError(f"--init {name}: cannot load model/tokenizer: {type(e).__name__}: {e}") from e
+    return tokenizer, model
+
+
+def _count_params(model) -> dict:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"parameters": total, "trainable_parameters": trainable}
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def make_progress_callback():
+    from transformers import TrainerCallback
+
+    class ProgressCallback(TrainerCallback):
+        """Turns Trainer logs into ``progress``/``checkpoint`` events (main process only)."""
+
+        def __init__(self):
+            self.t0 = None
+            self.step0 = 0
+            self.tok0 = 0
+            self.started = False
+
+        def on_train_begin(self, args, state, control, **kw):
+            if state.is_world_process_zero and not self.started:
+                self.started = True
+                emit({"event": "start", "step": state.global_step, "total_steps": state.max_steps,
+                      "epochs": args.num_train_epochs})
+
+        def on_step_begin(self, args, state, control, **kw):
+            if self.t0 is None:
+                self.t0 = time.time()
+                self.step0 = state.global_step
+                self.tok0 = state.num_input_tokens_seen or 0
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            elapsed = max(time.time() - (self.t0 or time.time()), 1e-9)
+            steps = state.global_step - self.step0
+            tokens = (state.num_input_tokens_seen or 0) - self.tok0
+            eta = (state.max_steps - state.global_step) * elapsed / steps if steps > 0 else None
+            emit({
+                "event": "progress",
+                "step": state.global_step,
+                "total_steps": state.max_steps,
+                "loss": logs.get("loss"),
+                "learning_rate": logs.get("learning_rate"),
+                "grad_norm": logs.get("grad_norm"),
+                "tokens_per_second": round(tokens / elapsed, 1),
+                "eta_seconds": round(eta, 1) if eta is not None else None,
+                "epoch": round(state.epoch or 0.0, 4),
+            })
+
+        def on_save(self, args, state, control, **kw):
+            if state.is_world_process_zero:
+                path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+                emit({"event": "checkpoint", "path": os.path.abspath(path), "step": state.global_step})
+
+    return ProgressCallback()
+
+
+# --------------------------------------------------------------------------- command
+
+
+def run(args) -> dict:
+    """Train; returns the ``done`` event (also emitted)."""
+    _validate(args)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    examples = read_examples(args.train, need_state=True)
+    data = file_info(args.train)
+    data["dialogues"] = len({ex.dialogue_id for ex in examples})
+    data["lines_used"] = len(examples)
+    fp = fingerprint(args, data["sha256"])
+    out = os.path.abspath(args.out)
+    meta_path = os.path.join(out, META_FILE)
+
+    previous = _read_json(meta_path)
+    if previous and previous.get("completed") and previous.get("fingerprint") == fp and os.path.exists(
+        os.path.join(out, "config.json")
+    ):
+        done = {"event": "done", "output": out, "train_loss": previous.get("train_loss"),
+                "global_step": previous.get("global_step"), "already_complete": True}
+        emit(done)
+        return done
+
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {args.out}: cannot create: {e.strerror or e}") from e
+    if is_main_process():
+        _remove_incomplete_checkpoints(out)
+    checkpoints = find_checkpoints(out)
+    resume = checkpoints[-1][1] if checkpoints else None
+    if resume and previous and previous.get("data", {}).get("sha256") not in (None, data["sha256"]):
+        raise ConfigError(
+            f"--out {out} holds checkpoints of a run on other data "
+            f"(sha256 {previous['data']['sha256'][:12]}…); use a fresh --out"
+        )
+
+    import torch
+    import transformers
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    transformers.logging.set_verbosity_warning()
+    precision = _resolve_precision(args)
+    set_seed(args.seed)
+
+    # ---- tokenizer + model
+    if args.tiny:
+        from .tiny import build_model, train_tokenizer
+
+        if resume:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(resume)  # same vocabulary as the weights
+        else:
+            tokenizer = train_tokenizer(training_texts(examples), args.tiny_vocab_size)
+        model = build_model(tokenizer, args.max_length, args.seed)
+        init_info = {"kind": "tiny", "vocab_size": len(tokenizer)}
+    else:
+        tokenizer, model = load_pretrained(args.init, precision["load_dtype"])
+        init_info = {"kind": "pretrained", "name": args.init}
+        upstream = _read_json(os.path.join(os.path.expanduser(args.init), META_FILE)) if os.path.isdir(
+            os.path.expanduser(args.init)) else None
+        if upstream:  # stage 2: remember what stage 1 was trained on
+            init_info["upstream"] = {k: upstream.get(k) for k in ("init", "data", "train_loss", "global_step")}
+    _ensure_pad(tokenizer)
+    tokenizer.padding_side = "right"
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.config.use_cache = False
+
+    if args.lora:
+        from peft import LoraConfig, get_peft_model
+
+        targets = args.lora_target_modules
+        targets = targets if targets == "all-linear" else [t.strip() for t in targets.split(",") if t.strip()]
+        model = get_peft_model(model, LoraConfig(
+            r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+            target_modules=targets, task_type="CAUSAL_LM"))
+
+    # ---- data
+    from .features import Collator, encode_dataset
+
+    dataset, enc_stats = encode_dataset(tokenizer, examples, args.max_length)
+    if len(dataset) == 0:
+        raise DataError(f"{args.train}: no example fits in --max-length {args.max_length}")
+
+    # ---- trainer
+    targs_kwargs = dict(
+        output_dir=out,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.lr,
+        lr_scheduler_type=args.scheduler,
+        warmup_steps=args.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=args.weight_decay,
+        max_grad_norm=args.max_grad_norm,
+        logging_strategy="steps",
+        logging_steps=args.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=args.save_total_limit or None,
+        seed=args.seed,
+        data_seed=args.seed,
+        bf16=precision["bf16"],
+        fp16=precision["fp16"],
+        gradient_checkpointing=args.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if args.gradient_checkpointing else None,
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        save_safetensors=True,
+    )
+    if args.fsdp:
+        targs_kwargs["fsdp"] = args.fsdp
+        if args.fsdp_config:
+            targs_kwargs["fsdp_config"] = args.fsdp_config
+    if args.deepspeed:
+        targs_kwargs["deepspeed"] = args.deepspeed
+    import inspect
+
+    accepted = set(inspect.signature(TrainingArguments.__init__).parameters)
+    targs = TrainingArguments(**{k: v for k, v in targs_kwargs.items() if k in accepted})
+
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if is_main_process():
+        _write_json(os.path.join(out, ARGS_FILE), {
+            "cli": vars(args),
+            "seed": args.seed,
+            "data_seed": args.seed,
+            "resolved": precision,
+            "resumed_from": resume,
+            "trainer_version": __version__,
+            "transformers": transformers.__version__,
+            "hf_training_arguments": json.loads(targs.to_json_string()),
+        })
+        meta = {
+            "trainer_version": __version__,
+            "prompt_format": PROMPT_FORMAT_VERSION,
+            "fingerprint": fp,
+            "completed": False,
+            "started_at": started,
+            "resumed_from": resume,
+            "init": init_info,
+            "data": {**data, **enc_stats},
+            "max_length": args.max_length,
+            "model": _count_params(model),
+            "precision": precision,
+        }
+        _write_json(meta_path, meta)
+
+    trainer = Trainer(
+        model=model,
+        args=targs,
+        train_dataset=dataset,
+        data_collator=Collator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=[make_progress_callback()],
+    )
+    result = trainer.train(resume_from_checkpoint=resume)
+    train_loss = result.training_loss
+    if isinstance(train_loss, float) and not math.isfinite(train_loss):
+        train_loss = None
+
+    # ---- final model
+    if args.lora:
+        if trainer.is_world_process_zero():
+            trainer.model.save_pretrained(os.path.join(out, "adapter"))
+            merged = trainer.model.merge_and_unload()
+            merged.config.use_cache = True
+            merged.save_pretrained(out, safe_serialization=True)
+            tokenizer.save_pretrained(out)
+    else:
+        model.config.use_cache = True
+        trainer.save_model(out)
+    trainer.save_state()
+
+    if trainer.is_world_process_zero():
+        meta.update({
+            "completed": True,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "train_loss": train_loss,
+            "global_step": trainer.state.global_step,
+            "metrics": result.metrics,
+        })
+        _write_json(meta_path, meta)
+    done = {"event": "done", "output": out, "train_loss": train_loss, "global_step": trainer.state.global_step}
+    emit(done)
+    return done
