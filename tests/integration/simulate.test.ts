@@ -168,4 +168,13 @@ test('a wrong API key stops simulate before any dialogue, with a clear message',
   });
   expect(await wrongModel.exited).toBe(1);
   expect(wrongModel.output()).toMatch(/model nope not found/);
+  // `generate` checks the same way before it starts anything (no Temporal needed to refuse).
+  const gen = spawnCli(['generate', '--goals', '5', '--model', 'test-model'], {
+    ...env,
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+  });
+  expect(await gen.exited).toBe(1);
+  expect(gen.output()).toMatch(/plan: 5 goals/);
+  expect(gen.output()).toMatch(/rejected the API key \(401\)/);
+  expect(gen.output()).not.toMatch(/run .* started/);
 }, 60_000);
