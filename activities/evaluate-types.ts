@@ -21,6 +21,11 @@ export interface EvaluateInput {
   conventions: ConventionName[];
   /** A JSON-lines prediction file readable by the worker; absent with a reference predictor. */
   predictionsPath?: string;
+  /**
+   * Score only the gold dialogues that have at least one prediction (a pipeline evaluating on
+   * a sample of the test split). Default false: every gold turn counts, missing ones as empty.
+   */
+  onlyPredictedDialogues?: boolean;
 }
 
 export interface EvaluationSummary {

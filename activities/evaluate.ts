@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dialogues, evaluations } from '../db/schema';
 import { goldAsPredictions } from '../metrics/write-gold';
@@ -15,7 +15,7 @@ export interface EvaluateActivityDeps {
 export function createEvaluateActivities(deps: EvaluateActivityDeps) {
   return {
     async evaluatePredictions(input: EvaluateInput): Promise<EvaluationSummary[]> {
-      const gold = await loadGold(deps.db, input);
+      let gold = await loadGold(deps.db, input);
       if (gold.length === 0) {
         throw ApplicationFailure.nonRetryable(
           `no ${input.dataset}/${input.split} dialogues in the database: import them first`,
@@ -23,10 +23,14 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
         );
       }
       const predictions = await predictionsFor(input, gold);
+      if (input.onlyPredictedDialogues) {
+        const ids = new Set(predictions.map((p) => p.dialogueId));
+        gold = gold.filter((d) => ids.has(d.id));
+      }
       const out: EvaluationSummary[] = [];
       for (const convention of input.conventions) {
         const report = score({ convention, gold, predictions });
-        await deps.db.insert(evaluations).values({
+        const row = {
           runId: input.runId,
           model: input.model,
           dataset: input.dataset,
@@ -37,7 +41,21 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
           slotF1: report.slotF1,
           turns: report.turns,
           report,
-        });
+        };
+        // A retried activity (or a re-run of a pipeline) replaces its own scores, never duplicates them.
+        await deps.db
+          .insert(evaluations)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [
+              evaluations.runId,
+              evaluations.model,
+              evaluations.dataset,
+              evaluations.split,
+              evaluations.convention,
+            ],
+            set: { ...row, createdAt: sql`now()` },
+          });
         out.push({
           convention,
           jga: report.jga,

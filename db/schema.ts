@@ -93,7 +93,11 @@ export const evaluations = pgTable(
     report: jsonb('report').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('evaluations_run').on(t.runId)],
+  (t) => [
+    index('evaluations_run').on(t.runId),
+    // NULL run ids (ad-hoc scoring) never conflict: those rows simply accumulate.
+    uniqueIndex('evaluations_key').on(t.runId, t.model, t.dataset, t.split, t.convention),
+  ],
 );
 
 /** Where a goal of a generation run stands. */
@@ -169,4 +173,46 @@ export const generationSessions = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('generation_sessions_key').on(t.runId, t.goalIndex)],
+);
+
+/** Training files a pipeline assembled, with sizes and hashes (the files live on the worker). */
+export const datasets = pgTable(
+  'datasets',
+  {
+    id: serial('id').primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    /** `generated`, `real`, `replace-hotel`, `real-k1000`, `test`, … */
+    name: text('name').notNull(),
+    path: text('path').notNull(),
+    dialogues: integer('dialogues').notNull(),
+    examples: integer('examples').notNull(),
+    bytes: integer('bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('datasets_key').on(t.runId, t.name)],
+);
+
+/** A model a pipeline trained: where it is, from what, and its training summary. */
+export const models = pgTable(
+  'models',
+  {
+    id: serial('id').primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    /** `baseline`, `stage1`, `stage2`. */
+    name: text('name').notNull(),
+    path: text('path').notNull(),
+    init: text('init').notNull(),
+    status: text('status').notNull(),
+    /** Final loss, steps, hyper-parameters, training curve points. */
+    summary: jsonb('summary')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('models_key').on(t.runId, t.name)],
 );

@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-beams", type=int, default=1)
     p.add_argument("--max-length", type=int, default=None,
                    help="prompt+answer token budget (default: the model's training --max-length, else 1024)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch; 0 = auto (1 for models under 50M parameters on CPU)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="auto = bfloat16 on GPUs that support it, else float32")
 
@@ -124,8 +126,8 @@ def load_for_inference(name: str, dtype: str):
 
 
 def run(args) -> dict:
-    if args.batch_size < 1 or args.max_new_tokens < 1 or args.num_beams < 1:
-        raise ConfigError("--batch-size, --max-new-tokens and --num-beams must be >= 1")
+    if args.batch_size < 1 or args.max_new_tokens < 1 or args.num_beams < 1 or args.threads < 0:
+        raise ConfigError("--batch-size, --max-new-tokens and --num-beams must be >= 1, --threads >= 0")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     examples = read_examples(args.input, need_state=False)
 
@@ -147,6 +149,10 @@ def run(args) -> dict:
 
     transformers.logging.set_verbosity_error()
     tokenizer, model = load_for_inference(args.model, args.dtype)
+    from .train import set_threads
+
+    small = sum(p.numel() for p in model.parameters()) < 50_000_000
+    set_threads(args.threads, small=small, cuda=next(model.parameters()).is_cuda)
 
     out = os.path.abspath(args.out)
     out_dir = os.path.dirname(out)
@@ -162,6 +168,12 @@ def run(args) -> dict:
     invalid = 0
     t0 = time.time()
     start_count = done_count
+
+    def _progress(step: int) -> None:
+        rate = (step - start_count) / max(time.time() - t0, 1e-9)
+        emit({"event": "progress", "step": step, "total_steps": total, "unit": "examples",
+              "examples_per_second": round(rate, 2),
+              "eta_seconds": round((total - step) / rate, 1) if rate > 0 else None})
     chunk = args.batch_size * SORT_CHUNK_BATCHES
     with open(partial, "a", encoding="utf-8") as fh:
         while done_count < total:
@@ -175,17 +187,16 @@ def run(args) -> dict:
                                          max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
                 for i, r in zip(idx, states):
                     results[i] = r
+                processed = b + len(idx)
+                if processed < len(order):
+                    _progress(done_count + processed)
             for ex, (state, valid) in zip(part, results):
                 invalid += not valid
                 fh.write(output_line(ex, state) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
             done_count += len(part)
-            elapsed = max(time.time() - t0, 1e-9)
-            rate = (done_count - start_count) / elapsed
-            emit({"event": "progress", "step": done_count, "total_steps": total, "unit": "examples",
-                  "examples_per_second": round(rate, 2),
-                  "eta_seconds": round((total - done_count) / rate, 1) if rate > 0 else None})
+            _progress(done_count)
     os.replace(partial, out)
     done = {"event": "done", "output": out, "count": total, "invalid": invalid,
             "resumed_at": start_count or None}

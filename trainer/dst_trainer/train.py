@@ -75,6 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logging-steps", type=int, default=1, help="a progress line every N optimizer steps")
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (-1 = epochs)")
     p.add_argument("--tiny-vocab-size", type=int, default=2048)
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch; 0 = auto (1 for --tiny on CPU, else torch's default)")
     p.add_argument("--fsdp", default="", help="passed to TrainingArguments.fsdp (e.g. 'full_shard auto_wrap')")
     p.add_argument("--fsdp-config", default=None, help="passed to TrainingArguments.fsdp_config")
     p.add_argument("--deepspeed", default=None, help="DeepSpeed config file (needs deepspeed installed)")
@@ -96,6 +98,7 @@ def _validate(args) -> None:
         (args.max_steps == -1 or args.max_steps >= 1, "--max-steps must be >= 1 or -1"),
         (args.save_total_limit >= 0, "--save-total-limit must be >= 0"),
         (args.tiny_vocab_size >= 300, "--tiny-vocab-size must be >= 300"),
+        (args.threads >= 0, "--threads must be >= 0"),
     ]
     for ok, msg in checks:
         if not ok:
@@ -199,6 +202,18 @@ def _resolve_precision(args) -> dict:
         "world_size": int(os.environ.get("WORLD_SIZE", "1")),
         "torch": torch.__version__,
     }
+
+
+def set_threads(threads: int, *, small: bool, cuda: bool) -> int:
+    """Apply --threads. Auto gives tiny CPU models one thread: on a shared 2-core machine
+    OpenMP's second thread made tiny steps ~20x slower (waiting on a busy core)."""
+    import torch
+
+    if threads == 0 and small and not cuda:
+        threads = 1
+    if threads > 0:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def _ensure_pad(tokenizer) -> None:
@@ -337,6 +352,7 @@ def run(args) -> dict:
 
     transformers.logging.set_verbosity_warning()
     precision = _resolve_precision(args)
+    precision["threads"] = set_threads(args.threads, small=args.tiny, cuda=precision["device"] == "cuda")
     set_seed(args.seed)
 
     # ---- tokenizer + model
@@ -405,24 +421,27 @@ def run(args) -> dict:
         data_seed=args.seed,
         bf16=precision["bf16"],
         fp16=precision["fp16"],
-        gradient_checkpointing=args.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if args.gradient_checkpointing else None,
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
+        dataloader_pin_memory=precision["device"] == "cuda",
         save_safetensors=True,
     )
+    import inspect
+
+    accepted = set(inspect.signature(TrainingArguments.__init__).parameters)
+    if args.gradient_checkpointing:  # renamed activation_checkpointing in transformers 5
+        key = "activation_checkpointing" if "activation_checkpointing" in accepted else "gradient_checkpointing"
+        targs_kwargs[key] = True
+        targs_kwargs[key + "_kwargs"] = {"use_reentrant": False}
     if args.fsdp:
         targs_kwargs["fsdp"] = args.fsdp
         if args.fsdp_config:
             targs_kwargs["fsdp_config"] = args.fsdp_config
     if args.deepspeed:
         targs_kwargs["deepspeed"] = args.deepspeed
-    import inspect
-
-    accepted = set(inspect.signature(TrainingArguments.__init__).parameters)
     targs = TrainingArguments(**{k: v for k, v in targs_kwargs.items() if k in accepted})
 
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")

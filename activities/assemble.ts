@@ -1,0 +1,87 @@
+/**
+ * `assembleDataset`: the pipeline's training and test files from Postgres — stage 1
+ * (generated), stage 2 and baseline (real), k-real subsets and the domain-replacement
+ * variant — with sizes and hashes recorded in `datasets`.
+ */
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { datasets, dialogues } from '../db/schema';
+import type { Dialogue } from '../multiwoz/types';
+import { writeExamples } from '../training/examples';
+import { replaceDomain, sampleK } from '../training/variants';
+import type { AssembleInput, AssembledFile } from './pipeline-types';
+
+async function loadReal(db: Db, dataset: string, split: string): Promise<Dialogue[]> {
+  const rows = await db
+    .select({ content: dialogues.content })
+    .from(dialogues)
+    .where(and(eq(dialogues.dataset, dataset), eq(dialogues.split, split)))
+    .orderBy(asc(dialogues.id));
+  // Several imported versions may coexist; the newest import wins per id.
+  const byId = new Map<string, Dialogue>();
+  for (const r of rows) byId.set((r.content as Dialogue).id, r.content as Dialogue);
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function loadGenerated(db: Db, runId: string): Promise<Dialogue[]> {
+  const rows = await db
+    .select({ content: dialogues.content })
+    .from(dialogues)
+    .where(and(eq(dialogues.runId, runId), eq(dialogues.source, 'generated')))
+    .orderBy(asc(dialogues.dialogueId));
+  return rows.map((r) => r.content as Dialogue);
+}
+
+export function createAssembleActivities(deps: { db: Db }) {
+  const { db } = deps;
+  const record = async (runId: string, name: string, f: Awaited<ReturnType<typeof writeExamples>>) => {
+    const row = {
+      runId,
+      name,
+      path: f.path,
+      dialogues: f.dialogues,
+      examples: f.examples,
+      bytes: f.bytes,
+      sha256: f.sha256,
+    };
+    await db
+      .insert(datasets)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [datasets.runId, datasets.name],
+        set: { ...row, createdAt: sql`now()` },
+      });
+    return { name, path: f.path, dialogues: f.dialogues, examples: f.examples, sha256: f.sha256 };
+  };
+
+  return {
+    async assembleDataset(input: AssembleInput): Promise<AssembledFile[]> {
+      const allReal = await loadReal(db, input.real.dataset, input.real.split);
+      const allTest = await loadReal(db, input.test.dataset, input.test.split);
+      if (!allReal.length || !allTest.length) {
+        throw ApplicationFailure.nonRetryable(
+          `no ${allReal.length ? `${input.test.dataset}/${input.test.split}` : `${input.real.dataset}/${input.real.split}`} dialogues in the database: import them first`,
+          'NoRealData',
+        );
+      }
+      const generated = await loadGenerated(db, input.generationRunId);
+      const real = input.realLimit ? sampleK(allReal, input.realLimit, input.seed) : allReal;
+      const test = input.testLimit ? sampleK(allTest, input.testLimit, input.seed) : allTest;
+      const file = (name: string) => path.join(input.outDir, `${name}.jsonl`);
+      const out: AssembledFile[] = [];
+      const write = async (name: string, ds: Dialogue[]) =>
+        out.push(await record(input.runId, name, await writeExamples(file(name), ds)));
+      await write('generated', generated);
+      await write('real', real);
+      await write('test', test);
+      for (const k of input.kReal ?? []) await write(`real-k${k}`, sampleK(real, k, input.seed));
+      if (input.replaceDomain) {
+        const v = replaceDomain(real, generated, input.replaceDomain, input.seed);
+        await write(`replace-${input.replaceDomain}`, v.dialogues);
+      }
+      return out;
+    },
+  };
+}

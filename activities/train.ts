@@ -1,0 +1,113 @@
+/**
+ * `fineTune` and `predictStates` on the `gpu` queue: the Python trainer as a child process.
+ * Progress lines become heartbeats (with the newest checkpoint, so a retry resumes from it:
+ * the trainer resumes from the newest checkpoint in its output folder); cancellation kills
+ * the process; bad config and out-of-memory fail without retries, with the trainer's words.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { models } from '../db/schema';
+import { runTrainer, trainerFlags, type TrainerEvent, type TrainerRun } from '../training/trainer-process';
+import type { FineTuneInput, FineTuneResult, PredictInput } from './pipeline-types';
+
+export const TRAINER_FAILURE = {
+  CONFIG: 'TrainerConfig',
+  OOM: 'TrainerOutOfMemory',
+  CRASH: 'TrainerCrashed',
+} as const;
+
+function failureOf(run: TrainerRun, what: string): Error {
+  const err = [...run.events].reverse().find((e) => e.event === 'error');
+  const msg = err?.message ?? (run.stderrTail.trim() || `exit code ${run.code}`);
+  if (run.code === 2) return ApplicationFailure.nonRetryable(`${what}: ${msg}`, TRAINER_FAILURE.CONFIG);
+  if (run.code === 3)
+    return ApplicationFailure.nonRetryable(`${what}: out of memory: ${msg}`, TRAINER_FAILURE.OOM);
+  return ApplicationFailure.retryable(
+    `${what} failed (${run.signal ?? run.code}): ${msg}`,
+    TRAINER_FAILURE.CRASH,
+  );
+}
+
+/** Heartbeats on every trainer event and every 10 s, so a long step is not a dead worker. */
+async function supervised(
+  args: string[],
+  what: string,
+  onEvent?: (e: TrainerEvent) => void,
+): Promise<TrainerRun> {
+  const ctx = Context.current();
+  let last: Record<string, unknown> = {};
+  const beat = () => ctx.heartbeat(last);
+  const timer = setInterval(beat, 10_000);
+  try {
+    const run = await runTrainer(args, {
+      signal: ctx.cancellationSignal,
+      onEvent: (e) => {
+        if (e.event === 'checkpoint') last = { ...last, checkpoint: e.path };
+        if (e.event === 'progress') last = { ...last, step: e.step, total: e.total_steps, loss: e.loss };
+        onEvent?.(e);
+        beat();
+      },
+    });
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${what} cancelled; trainer stopped`);
+    if (run.code !== 0) throw failureOf(run, what);
+    return run;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createTrainActivities(deps: { db: Db }) {
+  const { db } = deps;
+  const saveModel = async (i: FineTuneInput, status: string, summary: object) => {
+    const row = {
+      runId: i.runId,
+      name: i.name,
+      path: i.outDir,
+      init: i.init ?? (i.tiny ? 'tiny' : ''),
+      status,
+      summary,
+    };
+    await db
+      .insert(models)
+      .values(row)
+      .onConflictDoUpdate({ target: [models.runId, models.name], set: { ...row, updatedAt: sql`now()` } });
+  };
+
+  return {
+    async fineTune(input: FineTuneInput): Promise<FineTuneResult> {
+      const resumedFrom = (Context.current().info.heartbeatDetails as { checkpoint?: string } | undefined)
+        ?.checkpoint;
+      const args = ['train', '--train', input.trainFile, '--out', input.outDir];
+      if (input.init) args.push('--init', input.init);
+      else if (input.tiny) args.push('--tiny');
+      args.push(...trainerFlags(input.hyper));
+      await saveModel(input, 'training', {});
+      const curve: Array<{ step: number; loss: number; lr?: number }> = [];
+      const run = await supervised(args, `training ${input.name}`, (e) => {
+        if (e.event === 'progress' && typeof e.step === 'number' && typeof e.loss === 'number')
+          curve.push({ step: e.step, loss: e.loss, lr: e.learning_rate });
+      }).catch(async (e: unknown) => {
+        await saveModel(input, 'failed', { error: (e as Error).message, curve });
+        throw e;
+      });
+      const done = run.events.find((e) => e.event === 'done');
+      const steps = curve[curve.length - 1]?.step ?? 0;
+      await saveModel(input, 'trained', {
+        steps,
+        trainLoss: done?.train_loss,
+        curve,
+        hyper: input.hyper,
+        resumedFrom,
+      });
+      return { name: input.name, path: input.outDir, steps, trainLoss: done?.train_loss, resumedFrom };
+    },
+
+    async predictStates(input: PredictInput): Promise<string> {
+      const args = ['predict', '--model', input.modelDir, '--input', input.inputFile, '--out', input.outFile];
+      await supervised([...args, ...trainerFlags(input.hyper)], `prediction with ${input.model}`);
+      return input.outFile;
+    },
+  };
+}
