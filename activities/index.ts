@@ -3,6 +3,10 @@ import { createEvaluateActivities } from './evaluate';
 import { createGenerationActivities } from './generate';
 import { createGenerationResources, type GenerationResources } from './generate-resources';
 import { createImportActivities } from './import';
+import { createAssembleActivities } from './assemble';
+import { createPipelineRunActivities } from './pipeline-run';
+import { createReportActivities } from './report';
+import { createTrainActivities } from './train';
 
 export interface ActivityDeps {
   db: Db;
@@ -17,6 +21,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createImportActivities({ db: deps.db, downloadDir: deps.downloadDir }),
     ...createEvaluateActivities({ db: deps.db }),
+    ...createAssembleActivities({ db: deps.db }),
+    ...createTrainActivities({ db: deps.db }),
+    ...createPipelineRunActivities({ db: deps.db }),
+    ...createReportActivities({ db: deps.db }),
     ...createGenerationActivities({ db: deps.db, resources: deps.generation ?? createGenerationResources() }),
   };
 }

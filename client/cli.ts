@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo';
 import { registerValidate } from './commands/validate';
 import { registerSimulate } from './commands/simulate';
 import { registerGenerate } from './commands/generate';
+import { registerRun } from './commands/run';
 
 const program = new Command()
   .name('dst-synth')
@@ -22,6 +23,7 @@ registerEval(program);
 registerDemo(program);
 registerSimulate(program);
 registerGenerate(program);
+registerRun(program);
 registerValidate(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

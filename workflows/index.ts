@@ -1,3 +1,4 @@
 export * from './import';
 export * from './evaluate';
 export * from './generate';
+export * from './pipeline';

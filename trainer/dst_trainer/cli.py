@@ -84,3 +84,8 @@ def main(argv: list[str] | None = None, *, own_stdout: bool = True) -> int:
             message = f"{type(e).__name__}: {message}"
         emit({"event": "error", "kind": kind, "message": message[:4000], "rank": rank()}, all_ranks=True)
         return code
+
+
+def console_main() -> None:
+    """Entry point of the ``dst-trainer`` console script."""
+    raise SystemExit(main())

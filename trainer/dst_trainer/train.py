@@ -105,6 +105,9 @@ def _validate(args) -> None:
             raise ConfigError(msg)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ConfigError(f"--out {args.out}: exists and is not a directory")
+    if args.init and (_looks_like_path(args.init) or os.path.exists(args.init)) and not os.path.isdir(
+            os.path.expanduser(args.init)):
+        raise ConfigError(f"--init {args.init}: no such model directory")
     try:
         from transformers import SchedulerType
 
@@ -346,7 +349,6 @@ def run(args) -> dict:
             f"(sha256 {previous['data']['sha256'][:12]}…); use a fresh --out"
         )
 
-    import torch
     import transformers
     from transformers import Trainer, TrainingArguments, set_seed
 

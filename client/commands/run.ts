@@ -1,0 +1,101 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { writeReportFiles } from '../../activities/report';
+import { openDb } from '../../db/client';
+import { resolveDatabaseUrl } from '../../infra/discovery';
+import { loadSettings } from '../../infra/settings';
+import { createLlmClient } from '../../llm/config';
+import { preflight } from '../../llm/errors';
+import { pipelineProgressQuery } from '../../workflows/pipeline';
+import { parseGenerationConfig } from '../generation';
+import { loadPipelineConfig, startPipeline } from '../pipeline';
+import { parseOptions } from '../options';
+import { connectClient, workflowUiUrl } from '../temporal';
+import { formatPlan } from './generate';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'Start the whole pipeline (import → generate → assemble → train baseline ∥ stage 1 → 2 → evaluate → report)',
+    )
+    .requiredOption(
+      '--config <file>',
+      'pipeline config (see examples/tiny-cpu.json, examples/llama2-7b.json)',
+    )
+    .option('--run-id <id>', 'run id (default: <name>-<time>)')
+    .option('--no-wait', 'start and return the run id')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(
+        z.object({ config: z.string(), runId: z.string().optional(), wait: z.boolean().default(true) }),
+        raw,
+      );
+      const config = loadPipelineConfig(opts.config);
+      const settings = loadSettings();
+      const runId =
+        opts.runId ?? `${config.name}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+      console.log(
+        formatPlan(
+          parseGenerationConfig({ ...config.generation, seed: config.generation.seed ?? config.seed }),
+        ),
+      );
+      console.log(
+        `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,
+      );
+      const llm = createLlmClient(config.generation.llm);
+      try {
+        await preflight(llm);
+      } finally {
+        await llm.close?.();
+      }
+      const { client, close } = await connectClient(settings);
+      try {
+        const workDir = path.join(settings.DST_SYNTH_DATA_DIR, 'runs', runId);
+        const handle = await startPipeline(client, runId, config, workDir);
+        console.log(`run ${runId} started — ${workflowUiUrl(settings, runId)}`);
+        if (!opts.wait) return;
+        await followPipeline(handle);
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command('report <run>')
+    .description('Write the run report: a self-contained HTML page and Markdown tables')
+    .option('--out <dir>', 'folder (default: data/runs/<run>/report)')
+    .action(async (runId: string, raw: Record<string, unknown>) => {
+      const settings = loadSettings();
+      const out =
+        typeof raw.out === 'string'
+          ? raw.out
+          : path.join(settings.DST_SYNTH_DATA_DIR, 'runs', runId, 'report');
+      const db = openDb(resolveDatabaseUrl(settings));
+      try {
+        const files = await writeReportFiles(db.db, runId, path.resolve(out));
+        console.log(`report: ${files.html}\n        ${files.markdown}`);
+      } finally {
+        await db.close();
+      }
+    });
+}
+
+/** Prints each step as the pipeline enters it, then the report path. */
+export async function followPipeline(handle: Awaited<ReturnType<typeof startPipeline>>): Promise<void> {
+  let last = '';
+  const timer = setInterval(() => {
+    handle
+      .query(pipelineProgressQuery)
+      .then((p) => {
+        if (p.step !== last) console.log(`step: ${(last = p.step)}`);
+      })
+      .catch(() => undefined);
+  }, 1000);
+  try {
+    const result = await handle.result();
+    console.log(`report: ${result.report.html}\n        ${result.report.markdown}`);
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,111 @@
+/** Reads everything a report shows from Postgres. */
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { datasets, dialogues, evaluations, generationGoals, models, runs } from '../db/schema';
+import type { ReportData } from './report';
+
+export async function loadReportData(db: Db, runId: string): Promise<ReportData> {
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  if (!run) throw new Error(`no run ${runId} in the database`);
+  const config = run.config as {
+    name?: string;
+    generation?: { goals?: number; llm?: { provider?: string; model?: string } };
+    data?: { test?: { dataset: string; split: string } };
+  };
+  const genId = `${runId}-generate`;
+  const goals = await db
+    .select({
+      status: generationGoals.status,
+      reason: generationGoals.reason,
+      n: sql<number>`count(*)::int`,
+      calls: sql<number>`coalesce(sum(${generationGoals.calls}),0)::int`,
+      p: sql<number>`coalesce(sum(${generationGoals.promptTokens}),0)::bigint`,
+      c: sql<number>`coalesce(sum(${generationGoals.completionTokens}),0)::bigint`,
+      cost: sql<number>`coalesce(sum(${generationGoals.costUsd}),0)::float8`,
+    })
+    .from(generationGoals)
+    .where(eq(generationGoals.runId, genId))
+    .groupBy(generationGoals.status, generationGoals.reason);
+  const gen: ReportData['generation'] = {
+    runId: genId,
+    goals: config.generation?.goals ?? 0,
+    done: 0,
+    accepted: 0,
+    rejected: 0,
+    reasons: {},
+    dialogues: 0,
+    turns: 0,
+    calls: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0,
+    model: `${config.generation?.llm?.provider ?? 'openai'}:${config.generation?.llm?.model ?? 'default'}`,
+  };
+  for (const g of goals) {
+    if (g.status !== 'pending') gen.done += g.n;
+    if (g.status === 'accepted') gen.accepted += g.n;
+    if (g.status === 'rejected') {
+      gen.rejected += g.n;
+      gen.reasons[g.reason ?? 'unknown'] = (gen.reasons[g.reason ?? 'unknown'] ?? 0) + g.n;
+    }
+    gen.calls += Number(g.calls);
+    gen.promptTokens += Number(g.p);
+    gen.completionTokens += Number(g.c);
+    gen.costUsd += Number(g.cost);
+  }
+  const [dd] = await db
+    .select({
+      n: sql<number>`count(*)::int`,
+      turns: sql<number>`coalesce(sum(${dialogues.numUserTurns}),0)::int`,
+    })
+    .from(dialogues)
+    .where(and(eq(dialogues.runId, genId), eq(dialogues.source, 'generated')));
+  gen.dialogues = dd?.n ?? 0;
+  gen.turns = dd?.turns ?? 0;
+  const files = await db.select().from(datasets).where(eq(datasets.runId, runId));
+  const ms = await db.select().from(models).where(eq(models.runId, runId));
+  const evals = await db
+    .select()
+    .from(evaluations)
+    .where(eq(evaluations.runId, runId))
+    .orderBy(desc(evaluations.createdAt));
+  const test = config.data?.test;
+  return {
+    runId,
+    name: config.name ?? runId,
+    status: run.status,
+    generatedAt: new Date().toISOString(),
+    generation: gen,
+    datasets: files.map((f) => ({
+      name: f.name,
+      dialogues: f.dialogues,
+      examples: f.examples,
+      sha256: f.sha256,
+    })),
+    models: ms.map((m) => {
+      const s = m.summary as {
+        steps?: number;
+        trainLoss?: number;
+        curve?: Array<{ step: number; loss: number }>;
+      };
+      return {
+        name: m.name,
+        init: m.init,
+        status: m.status,
+        steps: s.steps,
+        trainLoss: s.trainLoss,
+        curve: s.curve ?? [],
+      };
+    }),
+    scores: evals.map((e) => ({
+      model: e.model,
+      convention: e.convention,
+      jga: e.jga,
+      slotAccuracy: e.slotAccuracy,
+      slotF1: e.slotF1,
+      turns: e.turns,
+      perDomain: (e.report as { perDomain?: Record<string, { jga: number; turns: number }> }).perDomain ?? {},
+    })),
+    test: test ? `${test.dataset}/${test.split}` : 'unknown',
+  };
+}

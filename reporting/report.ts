@@ -1,0 +1,196 @@
+/**
+ * The run report: what data was made, how training went, and baseline vs two-stage scores
+ * per convention and domain, with the paper's numbers for reference. Pure: data in, HTML
+ * and Markdown out (`reporting/load.ts` reads the data from Postgres).
+ */
+import { TRACKED_DOMAINS } from '../multiwoz/types';
+import { PAPER } from './paper';
+import { barChart, esc, lineChart } from './svg';
+
+export interface ReportData {
+  runId: string;
+  name: string;
+  status: string;
+  generatedAt: string;
+  generation: {
+    runId: string;
+    goals: number;
+    done: number;
+    accepted: number;
+    rejected: number;
+    reasons: Record<string, number>;
+    dialogues: number;
+    turns: number;
+    calls: number;
+    promptTokens: number;
+    completionTokens: number;
+    costUsd: number;
+    model: string;
+  };
+  datasets: Array<{ name: string; dialogues: number; examples: number; sha256: string }>;
+  models: Array<{
+    name: string;
+    init: string;
+    status: string;
+    steps?: number;
+    trainLoss?: number;
+    curve: Array<{ step: number; loss: number }>;
+  }>;
+  scores: Array<{
+    model: string;
+    convention: string;
+    jga: number;
+    slotAccuracy: number;
+    slotF1: number;
+    turns: number;
+    perDomain: Record<string, { jga: number; turns: number }>;
+  }>;
+  test: string;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(2));
+
+function score(d: ReportData, model: string, convention: string) {
+  return d.scores.find((s) => s.model === model && s.convention === convention);
+}
+
+function conventions(d: ReportData): string[] {
+  return [...new Set(d.scores.map((s) => s.convention))];
+}
+
+/** Markdown tables: the headline comparison a paper would print. */
+export function reportMarkdown(d: ReportData): string {
+  const g = d.generation;
+  const lines = [
+    `# dst-synth run ${d.runId} (${d.name})`,
+    '',
+    `Status: ${d.status}. Test data: ${d.test}. Generated ${d.generatedAt}.`,
+    '',
+    '## Data made',
+    '',
+    '| goals | done | accepted | rejected | acceptance | dialogues | turns | LLM calls | tokens (prompt + completion) | cost (USD) | LLM |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| ${g.goals} | ${g.done} | ${g.accepted} | ${g.rejected} | ${g.done ? ((100 * g.accepted) / g.done).toFixed(1) + '%' : '–'} | ${g.dialogues} | ${g.turns} | ${g.calls} | ${g.promptTokens} + ${g.completionTokens} | ${g.costUsd.toFixed(4)} | ${g.model} |`,
+    '',
+    'Rejected goals by reason: ' +
+      (Object.entries(g.reasons)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ') || 'none'),
+    '',
+    '## Results (JGA %, slot F1 %)',
+    '',
+    '| convention | baseline JGA | two-stage JGA | Δ | baseline slot F1 | two-stage slot F1 | turns |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const c of conventions(d)) {
+    const b = score(d, 'baseline', c);
+    const t = score(d, 'stage2', c);
+    const delta = b && t ? (100 * (t.jga - b.jga)).toFixed(2) : '–';
+    lines.push(
+      `| ${c} | ${pct(b?.jga)} | ${pct(t?.jga)} | ${delta} | ${pct(b?.slotF1)} | ${pct(t?.slotF1)} | ${b?.turns ?? t?.turns ?? '–'} |`,
+    );
+  }
+  lines.push(
+    '',
+    '### Per-domain JGA % (baseline → two-stage)',
+    '',
+    `| convention | ${TRACKED_DOMAINS.join(' | ')} |`,
+    `|---|${TRACKED_DOMAINS.map(() => '---:').join('|')}|`,
+  );
+  for (const c of conventions(d)) {
+    const b = score(d, 'baseline', c);
+    const t = score(d, 'stage2', c);
+    lines.push(
+      `| ${c} | ${TRACKED_DOMAINS.map((dom) => `${pct(b?.perDomain[dom]?.jga)} → ${pct(t?.perDomain[dom]?.jga)}`).join(' | ')} |`,
+    );
+  }
+  lines.push(
+    '',
+    `### The paper (${PAPER.model}), for reference`,
+    '',
+    '| setting | real only | two-stage |',
+    '|---|---:|---:|',
+  );
+  for (const r of PAPER.rows)
+    lines.push(`| ${r.setting} | ${r.baseline.toFixed(2)} | ${r.twoStage.toFixed(2)} |`);
+  lines.push(
+    '',
+    '## Training',
+    '',
+    '| model | init | status | steps | final train loss |',
+    '|---|---|---|---:|---:|',
+  );
+  for (const m of d.models)
+    lines.push(
+      `| ${m.name} | ${m.init} | ${m.status} | ${m.steps ?? '–'} | ${m.trainLoss?.toFixed(4) ?? '–'} |`,
+    );
+  lines.push('', '## Training files', '', '| file | dialogues | examples | sha256 |', '|---|---:|---:|---|');
+  for (const f of d.datasets)
+    lines.push(`| ${f.name} | ${f.dialogues} | ${f.examples} | \`${f.sha256.slice(0, 16)}…\` |`);
+  return lines.join('\n') + '\n';
+}
+
+function mdTableToHtml(md: string): string {
+  // The Markdown tables are the single source; render them as HTML tables.
+  const out: string[] = [];
+  let table: string[][] | undefined;
+  const flush = () => {
+    if (!table) return;
+    const [head, , ...rows] = table;
+    out.push(
+      `<table><thead><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`,
+    );
+    table = undefined;
+  };
+  for (const line of md.split('\n')) {
+    if (line.startsWith('|')) {
+      (table ??= []).push(
+        line
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim().replace(/`/g, '')),
+      );
+      continue;
+    }
+    flush();
+    if (line.startsWith('### ')) out.push(`<h3>${esc(line.slice(4))}</h3>`);
+    else if (line.startsWith('## ')) out.push(`<h2>${esc(line.slice(3))}</h2>`);
+    else if (line.startsWith('# ')) out.push(`<h1>${esc(line.slice(2))}</h1>`);
+    else if (line.trim()) out.push(`<p>${esc(line)}</p>`);
+  }
+  flush();
+  return out.join('\n');
+}
+
+/** One self-contained HTML page: the Markdown tables plus inline SVG charts. */
+export function reportHtml(d: ReportData): string {
+  const convs = conventions(d);
+  const jga = barChart(
+    'JGA % by convention',
+    convs,
+    ['baseline', 'stage2'].map((m) => ({
+      name: m === 'stage2' ? 'two-stage' : 'baseline (real only)',
+      values: convs.map((c) => 100 * (score(d, m, c)?.jga ?? 0)),
+    })),
+  );
+  const loss = lineChart(
+    'Training loss',
+    d.models.map((m) => ({ name: m.name, points: m.curve.map((p) => ({ x: p.step, y: p.loss })) })),
+  );
+  const reasons = Object.entries(d.generation.reasons);
+  const rej = reasons.length
+    ? barChart(
+        'Rejected goals by reason',
+        reasons.map(([r]) => r),
+        [{ name: 'goals', values: reasons.map(([, n]) => n) }],
+      )
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dst-synth ${esc(d.runId)}</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}h1{font-size:1.5em}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
+</head><body>
+${mdTableToHtml(reportMarkdown(d))}
+<h2>Charts</h2><div class="charts">${jga}${loss}${rej}</div>
+</body></html>
+`;
+}
