@@ -73,7 +73,11 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
   return {
     runId,
     name: config.name ?? runId,
-    status: run.status,
+    // The report is the run's last step: a running run at that step has finished its work.
+    status:
+      run.status === 'running' && (run.summary as { step?: string }).step === 'report'
+        ? 'completed'
+        : run.status,
     generatedAt: new Date().toISOString(),
     generation: gen,
     datasets: files.map((f) => ({
@@ -82,21 +86,23 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
       examples: f.examples,
       sha256: f.sha256,
     })),
-    models: ms.map((m) => {
-      const s = m.summary as {
-        steps?: number;
-        trainLoss?: number;
-        curve?: Array<{ step: number; loss: number }>;
-      };
-      return {
-        name: m.name,
-        init: m.init,
-        status: m.status,
-        steps: s.steps,
-        trainLoss: s.trainLoss,
-        curve: s.curve ?? [],
-      };
-    }),
+    models: [...ms]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((m) => {
+        const s = m.summary as {
+          steps?: number;
+          trainLoss?: number;
+          curve?: Array<{ step: number; loss: number }>;
+        };
+        return {
+          name: m.name,
+          init: m.init,
+          status: m.status,
+          steps: s.steps,
+          trainLoss: s.trainLoss,
+          curve: s.curve ?? [],
+        };
+      }),
     scores: evals.map((e) => ({
       model: e.model,
       convention: e.convention,

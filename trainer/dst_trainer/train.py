@@ -70,6 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="dtype the --init weights are loaded in; auto = bfloat16 for --lora with bf16, else float32")
     p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--auto-find-batch-size", action="store_true",
+                   help="on CUDA OOM, retry with half the per-device batch size (HF Trainer)")
     p.add_argument("--save-steps", type=int, default=500)
     p.add_argument("--save-total-limit", type=int, default=2, help="checkpoints kept (0 = all)")
     p.add_argument("--logging-steps", type=int, default=1, help="a progress line every N optimizer steps")
@@ -108,12 +110,6 @@ def _validate(args) -> None:
     if args.init and (_looks_like_path(args.init) or os.path.exists(args.init)) and not os.path.isdir(
             os.path.expanduser(args.init)):
         raise ConfigError(f"--init {args.init}: no such model directory")
-    try:
-        from transformers import SchedulerType
-
-        SchedulerType(args.scheduler)
-    except ValueError as e:
-        raise ConfigError(f"--scheduler {args.scheduler!r}: unknown schedule") from e
 
 
 def _looks_like_path(name: str) -> bool:
@@ -260,7 +256,14 @@ def _count_params(model) -> dict:
 # --------------------------------------------------------------------------- progress
 
 
-def make_progress_callback():
+class NothingToTrain(Exception):
+    """Raised at train begin when the resumed checkpoint is already at the last step.
+
+    (The HF Trainer would otherwise run one extra step past ``max_steps``.) This happens
+    when a run was killed after its last checkpoint but before the final save."""
+
+
+def make_progress_callback(resumed_from: str | None = None):
     from transformers import TrainerCallback
 
     class ProgressCallback(TrainerCallback):
@@ -276,7 +279,10 @@ def make_progress_callback():
             if state.is_world_process_zero and not self.started:
                 self.started = True
                 emit({"event": "start", "step": state.global_step, "total_steps": state.max_steps,
-                      "epochs": args.num_train_epochs})
+                      "epochs": args.num_train_epochs, "resumed_from": resumed_from,
+                      "world_size": args.world_size})
+            if state.global_step >= state.max_steps > 0:
+                raise NothingToTrain()
 
         def on_step_begin(self, args, state, control, **kw):
             if self.t0 is None:
@@ -350,7 +356,12 @@ def run(args) -> dict:
         )
 
     import transformers
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import SchedulerType, Trainer, TrainingArguments, set_seed
+
+    try:
+        SchedulerType(args.scheduler)
+    except ValueError as e:
+        raise ConfigError(f"--scheduler {args.scheduler!r}: unknown schedule") from e
 
     transformers.logging.set_verbosity_warning()
     precision = _resolve_precision(args)
@@ -429,7 +440,8 @@ def run(args) -> dict:
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         dataloader_pin_memory=precision["device"] == "cuda",
-        save_safetensors=True,
+        use_cpu=precision["device"] == "cpu",  # also what makes torchrun work on CPU (gloo DDP)
+        auto_find_batch_size=args.auto_find_batch_size,
     )
     import inspect
 
@@ -444,9 +456,25 @@ def run(args) -> dict:
             targs_kwargs["fsdp_config"] = args.fsdp_config
     if args.deepspeed:
         targs_kwargs["deepspeed"] = args.deepspeed
-    targs = TrainingArguments(**{k: v for k, v in targs_kwargs.items() if k in accepted})
+    try:
+        targs = TrainingArguments(**targs_kwargs)
+    except (ValueError, ImportError) as e:  # e.g. --bf16 on unsupported hardware, bad --fsdp
+        raise ConfigError(f"invalid training settings: {e}") from e
 
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    meta = {
+        "trainer_version": __version__,
+        "prompt_format": PROMPT_FORMAT_VERSION,
+        "fingerprint": fp,
+        "completed": False,
+        "started_at": started,
+        "resumed_from": resume,
+        "init": init_info,
+        "data": {**data, **enc_stats},
+        "max_length": args.max_length,
+        "model": _count_params(model),
+        "precision": precision,
+    }
     if is_main_process():
         _write_json(os.path.join(out, ARGS_FILE), {
             "cli": vars(args),
@@ -458,19 +486,6 @@ def run(args) -> dict:
             "transformers": transformers.__version__,
             "hf_training_arguments": json.loads(targs.to_json_string()),
         })
-        meta = {
-            "trainer_version": __version__,
-            "prompt_format": PROMPT_FORMAT_VERSION,
-            "fingerprint": fp,
-            "completed": False,
-            "started_at": started,
-            "resumed_from": resume,
-            "init": init_info,
-            "data": {**data, **enc_stats},
-            "max_length": args.max_length,
-            "model": _count_params(model),
-            "precision": precision,
-        }
         _write_json(meta_path, meta)
 
     trainer = Trainer(
@@ -479,10 +494,14 @@ def run(args) -> dict:
         train_dataset=dataset,
         data_collator=Collator(tokenizer.pad_token_id),
         processing_class=tokenizer,
-        callbacks=[make_progress_callback()],
+        callbacks=[make_progress_callback(resume)],
     )
-    result = trainer.train(resume_from_checkpoint=resume)
-    train_loss = result.training_loss
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+        train_loss, metrics = result.training_loss, result.metrics
+    except NothingToTrain:  # weights already loaded from the final checkpoint: just save them
+        losses = [h["loss"] for h in trainer.state.log_history if isinstance(h.get("loss"), (int, float))]
+        train_loss, metrics = (sum(losses) / len(losses) if losses else None), {}
     if isinstance(train_loss, float) and not math.isfinite(train_loss):
         train_loss = None
 
@@ -505,7 +524,7 @@ def run(args) -> dict:
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "train_loss": train_loss,
             "global_step": trainer.state.global_step,
-            "metrics": result.metrics,
+            "metrics": metrics,
         })
         _write_json(meta_path, meta)
     done = {"event": "done", "output": out, "train_loss": train_loss, "global_step": trainer.state.global_step}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dst_trainer.data import Example, Turn, parse_example, state_to_target
+from dst_trainer.data import parse_example, state_to_target
 from dst_trainer.features import (
     IGNORE_INDEX,
     Collator,
@@ -63,30 +63,32 @@ def test_left_padding_for_generation(tiny_tokenizer):
     assert mask.tolist() == [[1, 1, 1], [0, 0, 1]]
 
 
-def test_truncation_drops_oldest_history_keeps_last_utterance_and_target(tiny_tokenizer):
+def test_truncation_drops_oldest_history_keeps_last_utterance_and_target(tiny_tokenizer, examples):
     tok = tiny_tokenizer
-    history = []
-    for i in range(30):
-        history += [Turn("USER", f"old request number {i} about a cheap hotel in the north"),
-                     Turn("SYSTEM", f"answer number {i}: there are several options")]
-    ex = Example("d", 30, history, "book it for friday please", {"hotel-area": "north", "hotel-bookday": "friday"})
+    ex = max(examples, key=lambda e: len(e.history))  # the longest real dialogue context
+    assert len(ex.history) >= 8
     full = encode_example(tok, ex, 100_000)
-    enc = encode_example(tok, ex, 256)
+    n_target = sum(1 for x in full["labels"] if x != IGNORE_INDEX)
+    budget = len(full["input_ids"]) - 40  # forces dropping a few history lines
+    enc = encode_example(tok, ex, budget)
     assert enc["truncated"] and not full["truncated"]
-    assert len(enc["input_ids"]) <= 256
+    assert len(enc["input_ids"]) <= budget
     text = tok.decode(enc["input_ids"], skip_special_tokens=True)
-    assert "Track the dialogue state" in text                # the instruction stays
-    assert "answer number 29" in text                        # the newest history stays
-    assert "old request number 0 " not in text               # the oldest goes first
-    assert "USER: book it for friday please\n\nState:\n" in text
-    n_target = sum(1 for x in enc["labels"] if x != IGNORE_INDEX)
+    assert text.startswith("Track the dialogue state")               # the instruction stays
+    assert " ".join(ex.history[-1].text.split()) in text              # the newest history stays
+    assert "Dialogue:\nUSER: " + " ".join(ex.history[0].text.split()) not in text  # the oldest goes first
+    assert text.split("\n\nState:\n")[0].endswith("USER: " + " ".join(ex.utterance.split()))
     assert enc["input_ids"][-n_target:] == full["input_ids"][-n_target:]  # target intact
+    assert enc["labels"][-n_target:] == full["labels"][-n_target:]
 
 
 def test_examples_whose_target_cannot_fit_are_skipped_and_counted(tiny_tokenizer, examples):
     tok = tiny_tokenizer
-    huge = Example("d", 0, [], "hi", {f"hotel-slot{i}": "a long value " * 5 for i in range(40)})
-    assert encode_example(tok, huge, 128) is None
-    ds, stats = encode_dataset(tok, [huge, *examples[:3]], 128)
-    assert stats["skipped_too_long"] >= 1 and len(ds) == stats["examples"] <= 3
-    assert all(len(x["input_ids"]) <= 128 for x in ds.items)
+    big = max(examples, key=lambda e: len(e.state))
+    n_target = len(encode_example(tok, big, 100_000)["labels"]) - len(encode_prompt(tok, big, 100_000))
+    max_length = n_target + 8  # leaves less than the minimum prompt room
+    assert encode_example(tok, big, max_length) is None
+    ds, stats = encode_dataset(tok, examples, max_length)
+    assert stats["skipped_too_long"] >= 1
+    assert len(ds) == stats["examples"] == len(examples) - stats["skipped_too_long"]
+    assert all(len(x["input_ids"]) <= max_length for x in ds.items)

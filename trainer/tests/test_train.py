@@ -97,6 +97,24 @@ def test_rerun_of_a_finished_run_does_nothing(cli, train_file, resumed):
     assert res.events[0]["already_complete"] is True and res.events[0]["global_step"] == 6
 
 
+def test_killed_after_last_checkpoint_only_saves_the_final_model(cli, train_file, resumed):
+    _, out = resumed
+    meta_path = out / "dst_trainer.json"
+    meta = json.loads(meta_path.read_text())
+    meta["completed"] = False  # as if killed between checkpoint-6 and the final save
+    meta_path.write_text(json.dumps(meta))
+    (out / "model.safetensors").unlink()
+    res = cli("train", "--train", train_file, "--out", out, *TINY, "--max-steps", "6")
+    assert res.rc == 0, res
+    assert [e["event"] for e in res.events] == ["start", "done"]  # no extra step past max_steps
+    assert res.of("done")[0]["global_step"] == 6
+    from safetensors.torch import load_file
+
+    final, ckpt = load_file(out / "model.safetensors"), load_file(out / "checkpoint-6" / "model.safetensors")
+    assert final.keys() == ckpt.keys() and all((final[k] == ckpt[k]).all() for k in final)
+    assert json.loads(meta_path.read_text())["completed"] is True
+
+
 def test_stage2_starts_from_stage1_weights(cli, train_file, stage1, resumed, tmp_path):
     res1, out1 = stage1
     out2 = tmp_path / "stage2"
@@ -153,3 +171,52 @@ def test_oom_and_other_failures_map_to_exit_codes(monkeypatch, capsys):
         assert cli.main(argv, own_stdout=False) == code
         lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
         assert lines == [{"event": "error", "kind": kind, "message": lines[0]["message"], "rank": 0}]
+
+
+def test_two_processes_under_torchrun(train_file, tmp_path):
+    """torchrun drives the Trainer's DDP (gloo on CPU); only rank 0 speaks and writes."""
+    import subprocess
+    import sys
+
+    from conftest import TRAINER_DIR, CliResult
+
+    out = tmp_path / "ddp"
+    env = dict(os.environ, PYTHONPATH=str(TRAINER_DIR))
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "dst_trainer", "train", "--train", str(train_file), "--out", str(out), *TINY, "--max-steps", "2"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=TRAINER_DIR)
+    res = CliResult(proc)
+    assert res.rc == 0, res
+    assert [e["event"] for e in res.events] == ["start", "progress", "progress", "checkpoint", "done"]
+    targs = json.loads((out / "training_args.json").read_text())
+    assert targs["resolved"]["world_size"] == 2
+    assert targs["hf_training_arguments"]["per_device_train_batch_size"] == 4
+    # 2 ranks x 4 examples per step: the epoch advances twice as fast as on one process.
+    n = json.loads((out / "dst_trainer.json").read_text())["data"]["examples"]
+    assert res.of("progress")[0]["epoch"] == pytest.approx(1 / -(-n // 8), abs=1e-3)
+    assert (out / "model.safetensors").exists() and (out / "checkpoint-2" / "trainer_state.json").exists()
+
+
+def test_init_from_a_local_model_dir_without_pad_token(cli, train_file, tiny_tokenizer, tmp_path):
+    """--init with a plain from_pretrained directory (here a GPT-2 architecture whose
+    tokenizer, like LLaMA-2's, has no pad token: training pads with unk)."""
+    from tokenizers import Tokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    base = tmp_path / "base"
+    raw = Tokenizer.from_str(tiny_tokenizer.backend_tokenizer.to_str())
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    assert tok.pad_token is None
+    tok.save_pretrained(base)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=64, n_layer=1, n_head=2,
+                               bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)).save_pretrained(base)
+
+    out = tmp_path / "ft"
+    res = cli("train", "--train", train_file, "--out", out, "--init", base, "--batch-size", "4",
+              "--max-length", "512", "--max-steps", "2", "--threads", "1")
+    assert res.rc == 0, res
+    assert res.of("done")[0]["global_step"] == 2
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model_type"] == "gpt2"
+    assert json.loads((out / "tokenizer_config.json").read_text())["pad_token"] == "<unk>"

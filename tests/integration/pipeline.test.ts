@@ -1,0 +1,120 @@
+/**
+ * The whole pipeline on real parts: Temporal dev server, Postgres, the loopback LLM server
+ * (scripted roles) and the Python trainer with a tiny model on CPU.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { sql } from 'drizzle-orm';
+import { createGenerationResources } from '../../activities/generate-resources';
+import { PipelineConfigSchema, type PipelineConfig } from '../../activities/pipeline-config';
+import { startPipeline } from '../../client/pipeline';
+import { createLlmClient } from '../../llm/config';
+import { multiwozDir } from '../../multiwoz/paths';
+import { bundleWorkflows, createWorkers } from '../../worker';
+import { recordHistory } from '../helpers/histories';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { scriptedRoles } from '../helpers/scripted-roles';
+import { startTestTemporal } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let server: LlmServer;
+let workers: Worker[];
+let running: Promise<unknown>;
+const KEY = 'sk-pipeline';
+
+beforeAll(async () => {
+  [env, db, server] = await Promise.all([
+    startTestTemporal(),
+    startTestDatabase(),
+    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
+  ]);
+  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+  workers = await createWorkers({
+    connection: env.nativeConnection,
+    deps: {
+      db: db.handle.db,
+      downloadDir: os.tmpdir(),
+      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
+    },
+    workflowBundle: await bundleWorkflows(),
+  });
+  running = Promise.all(workers.map((w) => w.run()));
+}, 120_000);
+
+afterAll(async () => {
+  workers?.forEach((w) => w.shutdown());
+  await running;
+  await env?.teardown();
+  await db?.stop();
+  await server?.close();
+});
+
+export function tinyConfig(extra: Partial<PipelineConfig['training']['hyper']> = {}): PipelineConfig {
+  const mw = multiwozDir();
+  return PipelineConfigSchema.parse({
+    name: 'test-pipeline',
+    seed: 2,
+    import: [
+      { dataset: 'multiwoz21', source: path.join(mw, '2.1/val.json.zip'), split: 'dev' },
+      { dataset: 'multiwoz21', source: path.join(mw, '2.1/test.json.zip'), split: 'test' },
+    ],
+    generation: {
+      goals: 6,
+      llm: { provider: 'openai', model: 'test-model' },
+      paraphrases: 0,
+      concurrency: 3,
+      batchSize: 3,
+      heartbeatTimeoutSeconds: 10,
+    },
+    data: {
+      real: { dataset: 'multiwoz21', split: 'dev' },
+      test: { dataset: 'multiwoz21', split: 'test' },
+      realLimit: 40,
+      testLimit: 6,
+      kReal: [10],
+      replaceDomain: 'hotel',
+    },
+    training: {
+      tiny: true,
+      hyper: { 'max-steps': 6, 'save-steps': 2, 'batch-size': 4, 'max-length': 256, lr: 0.003, ...extra },
+      predict: { 'batch-size': 16, 'max-new-tokens': 32 },
+      heartbeatTimeoutSeconds: 30,
+    },
+  });
+}
+
+test('import → generate → assemble → baseline ∥ stage 1 → 2 → evaluate → report', async () => {
+  const runId = 'pipe-test-full';
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'dst-pipe-'));
+  const handle = await startPipeline(env.client, runId, tinyConfig(), workDir);
+  const result = await handle.result();
+  expect(result.files.map((f) => f.name).sort()).toEqual([
+    'generated',
+    'real',
+    'real-k10',
+    'replace-hotel',
+    'test',
+  ]);
+  expect(result.models.map((m) => m.name)).toEqual(['baseline', 'stage1', 'stage2']);
+  for (const m of result.models) expect(existsSync(path.join(m.path, 'config.json'))).toBe(true);
+  // stage 2 starts from the stage-1 weights
+  const trainer = JSON.parse(readFileSync(path.join(workDir, 'models/stage2/dst_trainer.json'), 'utf8'));
+  expect(JSON.stringify(trainer)).toContain(path.join(workDir, 'models/stage1'));
+  for (const model of ['baseline', 'stage2'])
+    expect(result.scores[model]!.map((s) => s.convention).sort()).toEqual(['luas', 'sgd', 'trade']);
+  const rows = await db.handle.db.execute<{ n: string }>(
+    sql`select count(*) as n from evaluations where run_id = ${runId}`,
+  );
+  expect(Number(rows.rows[0]!.n)).toBe(6);
+  const html = readFileSync(result.report.html, 'utf8');
+  expect(html).toContain('<svg');
+  expect(html).toMatch(/baseline JGA/);
+  expect(readFileSync(result.report.markdown, 'utf8')).toMatch(/\| trade \| \d+\.\d\d \| \d+\.\d\d \|/);
+  await recordHistory(handle, 'pipeline');
+}, 600_000);
