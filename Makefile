@@ -10,6 +10,7 @@ setup-test:
 test: setup-test
 	npx tsc --noEmit -p .
 	npx eslint .
+	cd trainer && ../.venv/bin/python -m pytest -q
 	DST_SYNTH_REQUIRE_LOCAL_MODEL=1 npx jest --runInBand
 
 ## The main job end to end on embedded defaults.

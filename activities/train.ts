@@ -85,7 +85,10 @@ export function createTrainActivities(deps: { db: Db }) {
       args.push(...trainerFlags(input.hyper));
       await saveModel(input, 'training', {});
       const curve: Array<{ step: number; loss: number; lr?: number }> = [];
+      let startStep = 0;
       const run = await supervised(args, `training ${input.name}`, (e) => {
+        // > 0 when the trainer resumed from a checkpoint of an interrupted attempt.
+        if (e.event === 'start' && typeof e.step === 'number') startStep = e.step;
         if (e.event === 'progress' && typeof e.step === 'number' && typeof e.loss === 'number')
           curve.push({ step: e.step, loss: e.loss, lr: e.learning_rate });
       }).catch(async (e: unknown) => {
@@ -100,6 +103,7 @@ export function createTrainActivities(deps: { db: Db }) {
         curve,
         hyper: input.hyper,
         resumedFrom,
+        startStep,
       });
       return { name: input.name, path: input.outDir, steps, trainLoss: done?.train_loss, resumedFrom };
     },

@@ -62,8 +62,16 @@ export function runTrainer(
 ): Promise<TrainerRun> {
   const child = spawn(trainerPython(opts.env), ['-m', 'dst_trainer', ...args], {
     cwd: TRAINER_DIR,
-    env: { ...process.env, ...opts.env, PYTHONPATH: TRAINER_DIR, PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The trainer exits when its stdin closes: if this worker is SIGKILLed, no orphan keeps
+    // training into the folder a retried activity is about to use.
+    env: {
+      ...process.env,
+      ...opts.env,
+      PYTHONPATH: TRAINER_DIR,
+      PYTHONUNBUFFERED: '1',
+      DST_TRAINER_EXIT_WITH_PARENT: '1',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const events: TrainerEvent[] = [];
   let stderr = '';

@@ -10,16 +10,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createGenerationResources } from '../../activities/generate-resources';
-import { PipelineConfigSchema, type PipelineConfig } from '../../activities/pipeline-config';
 import { startPipeline } from '../../client/pipeline';
 import { createLlmClient } from '../../llm/config';
-import { multiwozDir } from '../../multiwoz/paths';
 import { bundleWorkflows, createWorkers } from '../../worker';
 import { recordHistory } from '../helpers/histories';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { scriptedRoles } from '../helpers/scripted-roles';
 import { startTestTemporal } from '../helpers/temporal';
+import { tinyConfig } from '../helpers/pipeline-config';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -54,40 +53,6 @@ afterAll(async () => {
   await db?.stop();
   await server?.close();
 });
-
-export function tinyConfig(extra: Partial<PipelineConfig['training']['hyper']> = {}): PipelineConfig {
-  const mw = multiwozDir();
-  return PipelineConfigSchema.parse({
-    name: 'test-pipeline',
-    seed: 2,
-    import: [
-      { dataset: 'multiwoz21', source: path.join(mw, '2.1/val.json.zip'), split: 'dev' },
-      { dataset: 'multiwoz21', source: path.join(mw, '2.1/test.json.zip'), split: 'test' },
-    ],
-    generation: {
-      goals: 6,
-      llm: { provider: 'openai', model: 'test-model' },
-      paraphrases: 0,
-      concurrency: 3,
-      batchSize: 3,
-      heartbeatTimeoutSeconds: 10,
-    },
-    data: {
-      real: { dataset: 'multiwoz21', split: 'dev' },
-      test: { dataset: 'multiwoz21', split: 'test' },
-      realLimit: 40,
-      testLimit: 6,
-      kReal: [10],
-      replaceDomain: 'hotel',
-    },
-    training: {
-      tiny: true,
-      hyper: { 'max-steps': 6, 'save-steps': 2, 'batch-size': 4, 'max-length': 256, lr: 0.003, ...extra },
-      predict: { 'batch-size': 16, 'max-new-tokens': 32 },
-      heartbeatTimeoutSeconds: 30,
-    },
-  });
-}
 
 test('import → generate → assemble → baseline ∥ stage 1 → 2 → evaluate → report', async () => {
   const runId = 'pipe-test-full';

@@ -56,10 +56,35 @@ def _convert(args) -> dict:
     return done
 
 
+def exit_with_parent() -> None:
+    """With DST_TRAINER_EXIT_WITH_PARENT=1 the parent holds our stdin open: EOF means it died
+    (a SIGKILLed worker), so stop too — a retried activity must never race an orphaned
+    trainer writing the same --out."""
+    import os
+    import signal
+    import threading
+
+    if os.environ.get("DST_TRAINER_EXIT_WITH_PARENT") != "1":
+        return
+
+    def watch() -> None:
+        # os.read on the raw descriptor: sys.stdin's buffered reader would hold its lock and
+        # abort the interpreter at a normal exit.
+        try:
+            while os.read(0, 65536):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str] | None = None, *, own_stdout: bool = True) -> int:
     """Run a command; returns the exit code. ``own_stdout`` diverts fd 1 to stderr first."""
     if own_stdout:
         take_over_stdout()
+    exit_with_parent()
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":
