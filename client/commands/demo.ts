@@ -2,41 +2,69 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
-import type { EvaluateInput, EvaluationSummary } from '../../activities/evaluate-types';
-import type { ImportInput } from '../../activities/import-types';
+import type { PipelineConfig } from '../../activities/pipeline-config';
 import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
-import { multiwozDir } from '../../multiwoz/paths';
+import { createLlmClient } from '../../llm/config';
+import { preflight } from '../../llm/errors';
 import { createWorkers } from '../../worker';
-import { evaluateWorkflow } from '../../workflows/evaluate';
-import { WORKFLOW_TASK_QUEUE } from '../../workflows/task-queues';
 import { parseOptions, ServiceOptions } from '../options';
+import { loadPipelineConfig, startPipeline } from '../pipeline';
 import { connectClient } from '../temporal';
-import { formatImport, runImport } from './import';
+import { followPipeline } from './run';
 
-/** The offline splits the demo imports and scores. */
-function demoImports(): ImportInput[] {
-  const mw = multiwozDir();
-  return [
-    { dataset: 'multiwoz21', source: path.join(mw, '2.1/test.json.zip'), split: 'test' },
-    { dataset: 'multiwoz21', source: path.join(mw, '2.1/val.json.zip'), split: 'dev' },
-    { dataset: 'multiwoz24', source: path.join(mw, '2.4/dev-10pct.icdst.json'), split: 'dev' },
-  ];
+const REPO = path.resolve(__dirname, '../..');
+
+const DemoOptions = ServiceOptions.extend({
+  keepRunning: z.boolean().default(false),
+  config: z.string().default(path.join(REPO, 'examples/tiny-cpu.json')),
+  provider: z.enum(['openai', 'local']).optional(),
+  model: z.string().optional(),
+  baseUrl: z.string().url().optional(),
+});
+type Opts = z.infer<typeof DemoOptions>;
+
+/** The config's LLM, unless flags say otherwise; with OPENAI_API_KEY and --model, the endpoint. */
+function withLlm(config: PipelineConfig, o: Opts): PipelineConfig {
+  const provider =
+    o.provider ?? (o.model && process.env.OPENAI_API_KEY ? 'openai' : config.generation.llm.provider);
+  const llm = {
+    ...config.generation.llm,
+    provider,
+    ...(o.model ? { model: o.model } : {}),
+    ...(o.baseUrl ? { baseURL: o.baseUrl } : {}),
+  };
+  if (provider === 'local' && !o.model) delete llm.model;
+  return { ...config, generation: { ...config.generation, llm } };
 }
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'The main job on embedded defaults: start services, import the offline MultiWOZ splits, score reference predictors',
+      'The main job on embedded defaults: start Temporal + Postgres + a worker, run the whole pipeline (tiny CPU config), write the report',
     )
+    .option('--config <file>', 'pipeline config', 'examples/tiny-cpu.json')
+    .option(
+      '--provider <name>',
+      "openai | local (default: the config's; openai when --model and OPENAI_API_KEY are given)",
+    )
+    .option('--model <name>', 'LLM model name (openai) or .gguf path (local)')
+    .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)')
     .option('--keep-running', 'keep services and worker up afterwards (browse the Web UI), until Ctrl-C')
     .option('--headless', 'no Temporal Web UI')
     .option('--port <n>', 'dev server gRPC port', '7233')
     .option('--ui-port <n>', 'Web UI port', '8233')
     .action(async (raw: Record<string, unknown>) => {
-      const opts = parseOptions(ServiceOptions.extend({ keepRunning: z.boolean().default(false) }), raw);
+      const opts = parseOptions(DemoOptions, raw);
+      const config = withLlm(loadPipelineConfig(path.resolve(opts.config)), opts);
+      const llm = createLlmClient(config.generation.llm);
+      try {
+        await preflight(llm); // a wrong key or model stops here, before anything starts
+      } finally {
+        await llm.close?.();
+      }
       const settings = loadSettings();
       const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
@@ -54,11 +82,22 @@ export function registerDemo(program: Command): void {
       const stop = () => workers.forEach((w) => w.shutdown());
       process.once('SIGINT', stop);
       try {
-        for (const input of demoImports()) {
-          const result = await runImport(input, true);
-          if (result) console.log(`${input.dataset}/${input.split}: ${formatImport(result)}`);
+        const { client, close } = await connectClient(settings);
+        try {
+          const runId = `${config.name}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+          const handle = await startPipeline(
+            client,
+            runId,
+            config,
+            path.join(settings.DST_SYNTH_DATA_DIR, 'runs', runId),
+          );
+          console.log(
+            `pipeline ${runId} started${services.uiUrl ? ` — ${services.uiUrl}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows/${runId}` : ''}`,
+          );
+          await followPipeline(handle);
+        } finally {
+          await close();
         }
-        await scoreReferences();
         if (opts.keepRunning) {
           console.log(`services stay up; Web UI ${services.uiUrl ?? '(headless)'} — Ctrl-C to stop`);
           await running;
@@ -71,35 +110,4 @@ export function registerDemo(program: Command): void {
         await services.stop();
       }
     });
-}
-
-async function scoreReferences(): Promise<void> {
-  const { client, close } = await connectClient(loadSettings());
-  try {
-    const rows: string[] = [];
-    for (const { dataset, split } of [
-      { dataset: 'multiwoz21', split: 'test' },
-      { dataset: 'multiwoz24', split: 'dev' },
-    ] as const) {
-      for (const model of ['oracle', 'empty']) {
-        const input: EvaluateInput = { model, dataset, split, conventions: ['trade', 'sgd', 'luas'] };
-        const res = await client.workflow.execute(evaluateWorkflow, {
-          taskQueue: WORKFLOW_TASK_QUEUE,
-          workflowId: `demo-eval-${dataset}-${split}-${model}`,
-          args: [input],
-        });
-        rows.push(...res.map((r) => row(`${dataset}/${split}`, model, r)));
-      }
-    }
-    console.log(
-      '\n' + ['data            model   convention  JGA     slot acc  slot F1  turns', ...rows].join('\n'),
-    );
-  } finally {
-    await close();
-  }
-}
-
-function row(data: string, model: string, r: EvaluationSummary): string {
-  const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
-  return `${data.padEnd(16)}${model.padEnd(8)}${r.convention.padEnd(12)}${pct(r.jga)}  ${pct(r.slotAccuracy)}    ${pct(r.slotF1)}  ${r.turns}`;
 }

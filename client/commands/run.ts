@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -95,6 +96,7 @@ export async function followPipeline(handle: Awaited<ReturnType<typeof startPipe
   try {
     const result = await handle.result();
     console.log(`report: ${result.report.html}\n        ${result.report.markdown}`);
+    console.log('\n' + readFileSync(result.report.markdown, 'utf8').split('## Training')[0]);
   } finally {
     clearInterval(timer);
   }
