@@ -15,7 +15,7 @@ test: setup-test
 
 ## The main job end to end on embedded defaults.
 demo: setup
-	npx dst-synth demo
+	npx dst-synth demo $(DEMO_ARGS)
 
 bench: setup
 	npx tsx bench/metrics.bench.ts

@@ -10,7 +10,7 @@ import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import { TRACKED_SLOTS } from '../multiwoz/slots';
 import type { VenueDb } from '../multiwoz/venues';
-import { checkLabel } from './checks';
+import { checkLabel, isMentioned } from './checks';
 import type { Goal } from './goal-types';
 import {
   LabelAnswer,
@@ -183,6 +183,33 @@ function labelSlots(s: Session, deps: SimulatorDeps, upTo: number) {
   }));
 }
 
+function lastSystemText(s: Session): string {
+  const last = s.turns[s.turns.length - 1];
+  return last?.speaker === 'SYSTEM' ? last.utterance : '';
+}
+
+/**
+ * A value may enter the state only when the user said it, or accepted it from the system's
+ * last turn (`isMentioned`): labels corrected to the plan must not cover for a user agent
+ * that never said the thing. Unmentioned new values are removed and re-planned.
+ */
+function keepMentioned(
+  state: Record<string, string>,
+  previous: Record<string, string>,
+  userText: string,
+  systemText: string,
+  turn: number,
+): { state: Record<string, string>; failures: CheckFailure[] } {
+  const out: Record<string, string> = {};
+  const failures: CheckFailure[] = [];
+  for (const [slot, value] of Object.entries(state)) {
+    const isNew = previous[slot] !== value;
+    if (!isNew || isMentioned(slot, value, userText) || isMentioned(slot, value, systemText)) out[slot] = value;
+    else failures.push({ reason: REASON.NOT_MENTIONED, turn, slot, detail: `${slot}=${value} is not in what the user said` });
+  }
+  return { state: out, failures };
+}
+
 const labelStep: StepFn = async (s, deps, _opts) => {
   const move = s.pending!;
   const previous = currentState(s);
@@ -210,8 +237,13 @@ const labelStep: StepFn = async (s, deps, _opts) => {
     changedNow: new Set(move.change ? [move.change.slot] : []),
     deps: { ontology: deps.ontology, db: deps.db },
   });
-  s.failures.push(...checked.failures);
-  const missing = checked.failures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!);
+  const spoken = keepMentioned(checked.state, previous, move.utterance ?? '', lastSystemText(s), turn);
+  s.failures.push(...checked.failures, ...spoken.failures);
+  checked.state = spoken.state;
+  const missing = [
+    ...checked.failures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!),
+    ...spoken.failures.map((f) => f.slot!),
+  ];
   p.carry = missing.filter((slot) => slot.startsWith(`${p.domain}-`));
   p.userTurns++;
   if (move.position !== undefined) p.position = move.position + 1;

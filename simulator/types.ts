@@ -50,6 +50,11 @@ export const REASON = {
   NAME_NO_MATCH: 'name_no_match',
   /** A slot changed or vanished without the user changing it (corrected: previous value). */
   NOT_CUMULATIVE: 'not_cumulative',
+  /**
+   * A labelled value the user did not say (nor accept from the system's last turn):
+   * removed, and re-planned for the next turn.
+   */
+  NOT_MENTIONED: 'not_mentioned',
   /** A slot the user was to reveal is missing from the label (re-planned for the next turn). */
   NOT_REVEALED: 'not_revealed',
   /** A domain did not finish within its turn cap (rejects). */

@@ -74,3 +74,7 @@ test('provider local with a missing model file: a clear error', () => {
     'local LLM model file /nope/model.gguf does not exist',
   );
 });
+
+test('provider local without a model: an error saying how to configure an LLM (no silent weak default)', () => {
+  expect(() => createLlmClient({ provider: 'local' }, {})).toThrow(/no usable LLM is configured.*OPENAI_API_KEY.*DST_SYNTH_LOCAL_MODEL.*--model bundled/s);
+});
