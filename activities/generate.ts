@@ -41,6 +41,13 @@ import {
 export interface GenerationActivityDeps {
   db: Db;
   resources: GenerationResources;
+  /**
+   * Where in-progress sessions are saved: ideally a pool opened with `asyncCommit` (a session
+   * is progress, not a result: a *worker* crash loses nothing, only a Postgres crash could drop
+   * the last fraction of a second of saves, costing repeated calls, never a wrong or duplicate
+   * dialogue). Results always commit synchronously through `db`. Default `db`.
+   */
+  sessionDb?: Db;
 }
 
 /** Failure types the generation workflows must not retry. */
@@ -50,6 +57,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
 
 export function createGenerationActivities(deps: GenerationActivityDeps) {
   const { db, resources } = deps;
+  const sessionDb = deps.sessionDb ?? db;
 
   async function config(runId: string): Promise<GenerationConfig> {
     const [row] = await db.select({ config: runs.config }).from(runs).where(eq(runs.id, runId));
@@ -130,7 +138,7 @@ export function createGenerationActivities(deps: GenerationActivityDeps) {
     },
 
     async simulateDialogue(input: SimulateDialogueInput): Promise<DialogueResult> {
-      return simulateOne(db, resources, await config(input.runId), input);
+      return simulateOne({ db, sessionDb }, resources, await config(input.runId), input);
     },
   };
 }
@@ -214,7 +222,7 @@ async function saveSession(db: Db, runId: string, s: Session, steps: number): Pr
 }
 
 async function simulateOne(
-  db: Db,
+  { db, sessionDb }: { db: Db; sessionDb: Db },
   resources: GenerationResources,
   c: GenerationConfig,
   { runId, goalIndex }: SimulateDialogueInput,
@@ -251,7 +259,7 @@ async function simulateOne(
         // Saved at every completed turn (a user turn is up to three calls: say, paraphrase,
         // label), so a retry never repeats a call of a completed turn; mid-turn steps are not
         // worth a write each.
-        if (!session.pending) await saveSession(db, runId, session, steps);
+        if (!session.pending) await saveSession(sessionDb, runId, session, steps);
         beat();
       }
       const outcome = sessionOutcome(session);

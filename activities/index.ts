@@ -12,6 +12,8 @@ export interface ActivityDeps {
   db: Db;
   /** Folder for downloaded releases and other worker-local files. */
   downloadDir: string;
+  /** Pool for saving in-progress dialogues (see `GenerationActivityDeps.sessionDb`). Default `db`. */
+  sessionDb?: Db;
   /** Worker-wide caches for generation (venues, training data, LLM clients). Default: fresh ones. */
   generation?: GenerationResources;
 }
@@ -25,7 +27,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities({ db: deps.db }),
     ...createPipelineRunActivities({ db: deps.db }),
     ...createReportActivities({ db: deps.db }),
-    ...createGenerationActivities({ db: deps.db, resources: deps.generation ?? createGenerationResources() }),
+    ...createGenerationActivities({
+      db: deps.db,
+      resources: deps.generation ?? createGenerationResources(),
+      sessionDb: deps.sessionDb,
+    }),
   };
 }
 

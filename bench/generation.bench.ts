@@ -42,8 +42,9 @@ async function services() {
   });
   const pg = await startEmbeddedPostgres({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'dst-bench-pg-')) });
   const db = openDb(pg.url, 20);
+  const sessionDb = openDb(pg.url, 10, { asyncCommit: true });
   await runMigrations(db.pool);
-  return { env, pg, db };
+  return { env, pg, db, sessionDb };
 }
 
 function table(rows: string[][]): string {
@@ -68,6 +69,7 @@ async function withPipeline<T>(
     maxConcurrentActivities: concurrency,
     deps: {
       db: s.db.db,
+      sessionDb: s.sessionDb.db,
       downloadDir: os.tmpdir(),
       generation:
         resources ??
@@ -86,6 +88,7 @@ async function withPipeline<T>(
     await running;
     await s.env.teardown();
     await s.db.close();
+    await s.sessionDb.close();
     await s.pg.stop();
   }
 }

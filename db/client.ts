@@ -10,9 +10,22 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+export interface OpenDbOptions {
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit=off`) on every connection of
+   * this pool: for progress records whose loss in a *Postgres* crash only costs repeated work.
+   * Default false.
+   */
+  asyncCommit?: boolean;
+}
+
 /** Opens a pooled connection. `max` is the pool size (default 5). */
-export function openDb(url: string, max = 5): DbHandle {
-  const pool = new Pool({ connectionString: url, max });
+export function openDb(url: string, max = 5, opts: OpenDbOptions = {}): DbHandle {
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    ...(opts.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
+  });
   // An idle client losing its server (Postgres restart) must not crash the process.
   pool.on('error', () => undefined);
   const db = drizzle(pool, { schema });

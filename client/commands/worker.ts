@@ -39,7 +39,9 @@ export function registerWorker(program: Command): void {
         ...raw,
       });
       const settings = loadSettings();
-      const db = openDb(resolveDatabaseUrl(settings));
+      const url = resolveDatabaseUrl(settings);
+      const db = openDb(url);
+      const sessionDb = openDb(url, 5, { asyncCommit: true });
       await runMigrations(db.pool);
       const connection = await NativeConnection.connect({ address: resolveTemporalAddress(settings) });
       const workers = await createWorkers({
@@ -50,6 +52,7 @@ export function registerWorker(program: Command): void {
         llmQueueActivitiesPerSecond: opts.queueRate,
         deps: {
           db: db.db,
+          sessionDb: sessionDb.db,
           downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads'),
           generation: createGenerationResources({ workerBudget: { rpm: opts.rpm, tpm: opts.tpm } }),
         },
@@ -64,6 +67,7 @@ export function registerWorker(program: Command): void {
       } finally {
         await connection.close();
         await db.close();
+        await sessionDb.close();
       }
     });
 }
