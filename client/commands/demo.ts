@@ -12,6 +12,8 @@ import { createWorkers } from '../../worker';
 import { parseOptions, ServiceOptions } from '../options';
 import { loadPipelineConfig, startPipeline } from '../pipeline';
 import { connectClient } from '../temporal';
+import { parseGenerationConfig } from '../generation';
+import { formatPlan } from './generate';
 import { followPipeline } from './run';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -59,6 +61,10 @@ export function registerDemo(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(DemoOptions, raw);
       const config = withLlm(loadPipelineConfig(path.resolve(opts.config)), opts);
+      console.log(formatPlan(parseGenerationConfig(config.generation)));
+      console.log(
+        `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,
+      );
       const llm = createLlmClient(config.generation.llm);
       try {
         await preflight(llm); // a wrong key or model stops here, before anything starts
