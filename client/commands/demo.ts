@@ -6,7 +6,7 @@ import type { PipelineConfig } from '../../activities/pipeline-config';
 import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
-import { createLlmClient } from '../../llm/config';
+import { BUNDLED_LOCAL_MODEL, createLlmClient } from '../../llm/config';
 import { preflight } from '../../llm/errors';
 import { createWorkers } from '../../worker';
 import { parseOptions, ServiceOptions } from '../options';
@@ -61,6 +61,11 @@ export function registerDemo(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(DemoOptions, raw);
       const config = withLlm(loadPipelineConfig(path.resolve(opts.config)), opts);
+      if (config.generation.llm.model === BUNDLED_LOCAL_MODEL) {
+        console.log(
+          'note: the bundled Gemma 3 270M is a pre-trained base model that cannot role-play: this run exercises the whole pipeline, but its generated dialogues and scores are not meaningful. Configure an endpoint or an instruction-tuned GGUF for real data.',
+        );
+      }
       console.log(formatPlan(parseGenerationConfig(config.generation)));
       console.log(
         `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,
