@@ -16,6 +16,7 @@ import {
 } from '../activities/generate-types';
 import {
   cancelSignal,
+  failureMessage,
   generationProgressQuery,
   generationWorkflow,
   pauseSignal,
@@ -133,7 +134,7 @@ export async function generationStatus(client: Client, runId: string): Promise<R
   try {
     await handle.result();
   } catch (e) {
-    error = deepestMessage(e);
+    error = failureMessage(e);
   }
   return {
     runId,
@@ -149,14 +150,4 @@ export async function generationStatus(client: Client, runId: string): Promise<R
       costUsd: memo.costUsd ?? 0,
     },
   };
-}
-
-export function deepestMessage(e: unknown): string {
-  let msg = e instanceof Error ? e.message : String(e);
-  let cur: unknown = e;
-  while (cur instanceof Error && cur.cause) {
-    cur = cur.cause;
-    if (cur instanceof Error && cur.message) msg = cur.message;
-  }
-  return msg;
 }

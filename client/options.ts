@@ -16,3 +16,19 @@ export const ServiceOptions = z.object({
   port: z.coerce.number().int().min(1).max(65535).default(7233),
   uiPort: z.coerce.number().int().min(1).max(65535).default(8233),
 });
+
+/** Options shared by the commands that generate dialogues (`simulate`, `generate`). */
+export const GenerationCliOptions = z.object({
+  seed: z.coerce.number().int().min(0).default(1),
+  goalSource: z.enum(['real', 'database', 'mixed']).default('mixed'),
+  train: z.string().optional(),
+  provider: z.enum(['openai', 'local']).optional(),
+  model: z.string().optional(),
+  baseUrl: z.string().url().optional(),
+  paraphrases: z.coerce.number().int().min(0).max(10).default(3),
+});
+
+/** `--provider`, else openai when OPENAI_API_KEY is set, else local. */
+export function providerOf(provider: 'openai' | 'local' | undefined): 'openai' | 'local' {
+  return provider ?? (process.env.OPENAI_API_KEY ? 'openai' : 'local');
+}

@@ -237,7 +237,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
 }
 
 /** The innermost cause's message: what the user must fix. */
-function failureMessage(e: unknown): string {
+export function failureMessage(e: unknown): string {
   let cur: unknown = e;
   let msg = e instanceof Error ? e.message : String(e);
   while (cur instanceof Error && cur.cause) {

@@ -15,20 +15,13 @@ import {
   startGeneration,
   type RunStatus,
 } from '../generation';
-import { parseOptions } from '../options';
+import { GenerationCliOptions, parseOptions, providerOf } from '../options';
 import { progressView } from '../progress';
 import { connectClient, workflowUiUrl } from '../temporal';
 import { PLAN_PER_DIALOGUE } from './simulate';
 
-const GenerateOptions = z.object({
+const GenerateOptions = GenerationCliOptions.extend({
   goals: z.coerce.number().int().positive().max(100_000),
-  seed: z.coerce.number().int().min(0).default(1),
-  goalSource: z.enum(['real', 'database', 'mixed']).default('mixed'),
-  train: z.string().optional(),
-  provider: z.enum(['openai', 'local']).optional(),
-  model: z.string().optional(),
-  baseUrl: z.string().url().optional(),
-  paraphrases: z.coerce.number().int().min(0).max(10).default(3),
   concurrency: z.coerce.number().int().min(1).max(1000).default(8),
   batchSize: z.coerce.number().int().min(1).max(1000).default(50),
   rpm: z.coerce.number().positive().optional(),
@@ -45,7 +38,7 @@ const GenerateOptions = z.object({
 type Opts = z.infer<typeof GenerateOptions>;
 
 function configFrom(o: Opts): GenerationConfig {
-  const provider = o.provider ?? (process.env.OPENAI_API_KEY ? 'openai' : 'local');
+  const provider = providerOf(o.provider);
   const prices =
     o.promptPrice !== undefined && o.completionPrice !== undefined
       ? { promptPerMTok: o.promptPrice, completionPerMTok: o.completionPrice }

@@ -13,22 +13,15 @@ import { loadVenueDb } from '../../multiwoz/venues';
 import { sampleGoals } from '../../simulator/goals';
 import { estimateRevealStats } from '../../simulator/reveal';
 import { simulateLocally, type GoalRun, type LocalRunSummary } from '../../simulator/run-local';
-import { parseOptions } from '../options';
+import { GenerationCliOptions, parseOptions, providerOf } from '../options';
 import { progressView } from '../progress';
 
 /** Rough per-dialogue cost used for the plan printed before any call (paper: 13.6 turns). */
 export const PLAN_PER_DIALOGUE = { calls: 28, promptTokens: 9000, completionTokens: 900 } as const;
 
-const SimulateOptions = z.object({
+const SimulateOptions = GenerationCliOptions.extend({
   goals: z.coerce.number().int().positive().max(100_000).default(20),
-  seed: z.coerce.number().int().min(0).default(1),
   out: z.string().min(1),
-  goalSource: z.enum(['real', 'database', 'mixed']).default('mixed'),
-  train: z.string().optional(),
-  provider: z.enum(['openai', 'local']).optional(),
-  model: z.string().optional(),
-  baseUrl: z.string().url().optional(),
-  paraphrases: z.coerce.number().int().min(0).max(10).default(3),
   concurrency: z.coerce.number().int().min(1).max(64).default(1),
   json: z.boolean().default(false),
 });
@@ -59,7 +52,7 @@ export function registerSimulate(program: Command): void {
 }
 
 function llmFor(opts: Opts): LlmClient {
-  const provider = opts.provider ?? (process.env.OPENAI_API_KEY ? 'openai' : 'local');
+  const provider = providerOf(opts.provider);
   return createLlmClient({ provider, model: opts.model, baseURL: opts.baseUrl });
 }
 
