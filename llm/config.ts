@@ -27,7 +27,7 @@ export const LlmConfigSchema = z
     /** openai only: endpoint base URL. Default: `$OPENAI_BASE_URL`, else OpenAI's. */
     baseURL: z
       .url()
-      .refine((u) => !new URL(u).username && !new URL(u).password, {
+      .refine((u) => !new URL(u).username && !new URL(u).password && !hasKeyParam(new URL(u)), {
         message:
           'put credentials in OPENAI_API_KEY, not in the base URL (the config is stored in plain text)',
       })
@@ -63,6 +63,13 @@ const configFailure = (message: string) =>
   ApplicationFailure.create({ message, type: LlmFailureType.Config, nonRetryable: true });
 
 const SECRET_KEYS = /^(api[_-]?key|key|token|secret|password|authorization)$/i;
+
+/** A credential in the query string (`?api-key=…`, `?key=…`, `?access_token=…`); `api-version` is fine. */
+function hasKeyParam(u: URL): boolean {
+  return [...u.searchParams.keys()].some(
+    (k) => SECRET_KEYS.test(k) || /^((access|auth)[_-]?token|auth)$/i.test(k),
+  );
+}
 
 /** Validates an LLM config; refuses one that carries a secret, with a message saying where it goes. */
 export function parseLlmConfig(input: unknown): LlmConfig {

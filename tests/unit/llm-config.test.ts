@@ -44,6 +44,20 @@ test('the config never carries a secret', () => {
   const u = configError(() => parseLlmConfig({ model: 'm', baseURL: 'https://user:pw@example.test/v1' }));
   expect(u.message).toMatch(/credentials/);
   expect(u.message).not.toContain('pw@');
+  for (const q of [
+    'api-key=sk-q-1',
+    'api_key=sk-q-1',
+    'key=sk-q-1',
+    'access_token=sk-q-1',
+    'x=1&token=sk-q-1',
+  ]) {
+    const k = configError(() => parseLlmConfig({ model: 'm', baseURL: `https://example.test/v1?${q}` }));
+    expect(k.message).toMatch(/credentials/);
+    expect(k.message).not.toContain('sk-q-1');
+  }
+  expect(
+    parseLlmConfig({ model: 'm', baseURL: 'https://x.test/v1?api-version=2024-06-01' }).baseURL,
+  ).toBeDefined();
 });
 
 test('provider openai without OPENAI_API_KEY: a clear error', () => {
@@ -76,5 +90,7 @@ test('provider local with a missing model file: a clear error', () => {
 });
 
 test('provider local without a model: an error saying how to configure an LLM (no silent weak default)', () => {
-  expect(() => createLlmClient({ provider: 'local' }, {})).toThrow(/no usable LLM is configured.*OPENAI_API_KEY.*DST_SYNTH_LOCAL_MODEL.*--model bundled/s);
+  expect(() => createLlmClient({ provider: 'local' }, {})).toThrow(
+    /no usable LLM is configured.*OPENAI_API_KEY.*DST_SYNTH_LOCAL_MODEL.*--model bundled/s,
+  );
 });
