@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { generationTotals } from '../db/run-totals';
 import {
   DIALOGUE_SOURCE,
   GOAL_STATUS,
@@ -27,7 +28,6 @@ import type { GenerationResources } from './generate-resources';
 import { GenerationConfigSchema } from './generate-config';
 import {
   GOAL_OUTCOME,
-  emptyTotals,
   type DialogueResult,
   type FinishRunInput,
   type GenerationConfig,
@@ -127,7 +127,7 @@ export function createGenerationActivities(deps: GenerationActivityDeps) {
 
     /** Totals over finished goals, from the database (the truth after any crash). */
     async runTotals({ runId }: { runId: string }): Promise<GenerationTotals> {
-      return totalsFromDb(db, runId);
+      return generationTotals(db, runId);
     },
 
     async finishGenerationRun({ runId, status, totals, error }: FinishRunInput): Promise<void> {
@@ -141,37 +141,6 @@ export function createGenerationActivities(deps: GenerationActivityDeps) {
       return simulateOne({ db, sessionDb }, resources, await config(input.runId), input);
     },
   };
-}
-
-async function totalsFromDb(db: Db, runId: string): Promise<GenerationTotals> {
-  const rows = await db
-    .select({
-      status: generationGoals.status,
-      reason: generationGoals.reason,
-      n: sql<number>`count(*)::int`,
-      calls: sql<number>`coalesce(sum(${generationGoals.calls}), 0)::int`,
-      prompt: sql<number>`coalesce(sum(${generationGoals.promptTokens}), 0)::bigint`,
-      completion: sql<number>`coalesce(sum(${generationGoals.completionTokens}), 0)::bigint`,
-      cost: sql<number>`coalesce(sum(${generationGoals.costUsd}), 0)::float8`,
-    })
-    .from(generationGoals)
-    .where(and(eq(generationGoals.runId, runId), sql`${generationGoals.status} <> 'pending'`))
-    .groupBy(generationGoals.status, generationGoals.reason);
-  const t = emptyTotals();
-  for (const r of rows) {
-    t.done += r.n;
-    if (r.status === GOAL_STATUS.ACCEPTED) t.accepted += r.n;
-    else {
-      t.rejected += r.n;
-      const reason = (r.reason ?? 'unknown') as keyof GenerationTotals['reasons'];
-      t.reasons[reason] = (t.reasons[reason] ?? 0) + r.n;
-    }
-    t.calls += Number(r.calls);
-    t.promptTokens += Number(r.prompt);
-    t.completionTokens += Number(r.completion);
-    t.costUsd += Number(r.cost);
-  }
-  return t;
 }
 
 function resultFromRow(row: typeof generationGoals.$inferSelect, resumedSteps = 0): DialogueResult {
