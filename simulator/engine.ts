@@ -5,22 +5,16 @@
  * every step and resume a crashed attempt without repeating a completed call.
  */
 import { InvalidLlmOutputError } from '../llm/errors';
-import { normaliseTradeValue } from '../metrics/normalise';
 import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
-import { TRACKED_SLOTS } from '../multiwoz/slots';
 import type { VenueDb } from '../multiwoz/venues';
-import { checkLabel, isMentioned } from './checks';
+import { labelSlotsFor, labelTurn } from './label-turn';
 import type { Goal } from './goal-types';
 import {
-  LabelAnswer,
-  labelDecodingSchema,
   ParaphraseAnswer,
   ROLE,
   SystemAnswer,
-  labelPrompt,
   paraphrasePrompt,
-  slotDescription,
   systemDecodingSchema,
   systemPrompt,
   userPrompt,
@@ -172,15 +166,10 @@ const paraphraseStep: StepFn = async (s, deps, opts, rng) => {
 };
 
 function labelSlots(s: Session, deps: SimulatorDeps, upTo: number) {
-  const domains = new Set(s.goal.domains.slice(0, upTo + 1).map((g) => g.domain));
-  return TRACKED_SLOTS.filter((slot) => domains.has(slot.split('-')[0] as never)).map((slot) => ({
-    slot,
-    description: slotDescription(slot),
-    // In the label spelling goals and MultiWOZ 2.1/2.4 labels use (`guest house`, not the schema's `guesthouse`).
-    values: deps.ontology.isCategorical(slot)
-      ? [...new Set(deps.ontology.possibleValues(slot).map((v) => normaliseTradeValue(slot, v)))]
-      : undefined,
-  }));
+  return labelSlotsFor(
+    s.goal.domains.slice(0, upTo + 1).map((g) => g.domain),
+    deps.ontology,
+  );
 }
 
 function lastSystemText(s: Session): string {
@@ -188,63 +177,32 @@ function lastSystemText(s: Session): string {
   return last?.speaker === 'SYSTEM' ? last.utterance : '';
 }
 
-/**
- * A value may enter the state only when the user said it, or accepted it from the system's
- * last turn (`isMentioned`): labels corrected to the plan must not cover for a user agent
- * that never said the thing. Unmentioned new values are removed and re-planned.
- */
-function keepMentioned(
-  state: Record<string, string>,
-  previous: Record<string, string>,
-  userText: string,
-  systemText: string,
-  turn: number,
-): { state: Record<string, string>; failures: CheckFailure[] } {
-  const out: Record<string, string> = {};
-  const failures: CheckFailure[] = [];
-  for (const [slot, value] of Object.entries(state)) {
-    const isNew = previous[slot] !== value;
-    if (!isNew || isMentioned(slot, value, userText) || isMentioned(slot, value, systemText)) out[slot] = value;
-    else failures.push({ reason: REASON.NOT_MENTIONED, turn, slot, detail: `${slot}=${value} is not in what the user said` });
-  }
-  return { state: out, failures };
-}
-
 const labelStep: StepFn = async (s, deps, _opts) => {
   const move = s.pending!;
   const previous = currentState(s);
   const turn = userTurnCount(s);
   const hist = [...history(s), { speaker: 'USER' as const, text: move.utterance ?? '' }];
-  const slots = labelSlots(s, deps, move.domainIndex);
-  const r = await deps.llm.structured({
-    role: ROLE.LABELLER,
-    temperature: 0,
-    messages: labelPrompt({ history: hist, previous, slots }),
-    schema: LabelAnswer,
-    decodingSchema: labelDecodingSchema(slots),
-    schemaName: 'dialogue_state',
-  });
-  addUsage(s, r);
+  // Before goalValues: from the change turn on, the goal holds the changed value.
   const p = s.domains[move.domainIndex]!;
   if (move.change) p.changed = true;
   const revealed = new Set([...s.revealed, ...Object.keys(move.reveal)]);
-  const checked = checkLabel({
-    turn,
-    label: r.value.state,
-    previous,
-    goalValues: goalValues(s, move.domainIndex),
-    revealed,
-    changedNow: new Set(move.change ? [move.change.slot] : []),
+  const checked = await labelTurn({
+    llm: deps.llm,
     deps: { ontology: deps.ontology, db: deps.db },
+    history: hist,
+    previous,
+    slots: labelSlots(s, deps, move.domainIndex),
+    turn,
+    systemText: lastSystemText(s),
+    plan: {
+      goalValues: goalValues(s, move.domainIndex),
+      revealed,
+      changedNow: new Set(move.change ? [move.change.slot] : []),
+    },
   });
-  const spoken = keepMentioned(checked.state, previous, move.utterance ?? '', lastSystemText(s), turn);
-  s.failures.push(...checked.failures, ...spoken.failures);
-  checked.state = spoken.state;
-  const missing = [
-    ...checked.failures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!),
-    ...spoken.failures.map((f) => f.slot!),
-  ];
-  p.carry = missing.filter((slot) => slot.startsWith(`${p.domain}-`));
+  addUsage(s, checked.call);
+  s.failures.push(...checked.failures);
+  p.carry = checked.missing.filter((slot) => slot.startsWith(`${p.domain}-`));
   p.userTurns++;
   if (move.position !== undefined) p.position = move.position + 1;
   s.revealed = [...revealed].filter((slot) => slot in checked.state);

@@ -1,0 +1,169 @@
+/**
+ * The state labeller role as one call (DESIGN.md §3.6): prompt, decoding schema and the rule
+ * checks applied to its answer. Generation (`engine.ts` labelStep) and the label audit
+ * (`audit/`) both go through `labelTurn`, so the audit scores exactly what generation stores.
+ *
+ * With a reveal plan (generation) the checks are `checkLabel`'s full list, then
+ * `keepMentioned`. Without one (real dialogues) the plan-bound checks cannot apply:
+ *
+ * - `unrevealed`, `goal_mismatch` and `not_revealed` need the plan: skipped;
+ * - `unknown_slot`, `invalid_value` and `name_no_match` (database names) apply as in generation;
+ * - `not_cumulative` applies, but "the user changes this slot now" (which the plan says in
+ *   generation) is read from the user's words, as `validateDialogue` does: a slot may change
+ *   when the new value is mentioned, or be dropped when the old one is;
+ * - `not_mentioned` applies as in generation, against the real user utterance and the system
+ *   utterance before it.
+ */
+import { normaliseTradeValue } from '../metrics/normalise';
+import type { LlmClient, StructuredResult } from '../llm/types';
+import { canonicalSlot, TRACKED_SLOTS } from '../multiwoz/slots';
+import { checkLabel, type CheckDeps } from './checks';
+import { isMentioned } from './mentions';
+import { LabelAnswer, labelDecodingSchema, labelPrompt, ROLE, slotDescription } from './prompts';
+import { REASON, type CheckFailure, type HistoryLine, type LabelPromptInput } from './types';
+
+export type LabelSlot = LabelPromptInput['slots'][number];
+
+/** The slots of `domains` as the labeller sees them, categorical values in label spelling. */
+export function labelSlotsFor(domains: Iterable<string>, ontology: CheckDeps['ontology']): LabelSlot[] {
+  const wanted = new Set(domains);
+  return TRACKED_SLOTS.filter((slot) => wanted.has(slot.split('-')[0]!)).map((slot) => ({
+    slot,
+    description: slotDescription(slot),
+    // In the label spelling goals and MultiWOZ 2.1/2.4 labels use (`guest house`, not the schema's `guesthouse`).
+    values: ontology.isCategorical(slot)
+      ? [...new Set(ontology.possibleValues(slot).map((v) => normaliseTradeValue(slot, v)))]
+      : undefined,
+  }));
+}
+
+/** What the reveal plan says about this turn (generation only). */
+export interface LabelPlan {
+  /** See `CheckLabelInput.goalValues`. */
+  goalValues: Readonly<Record<string, string>>;
+  /** Slots revealed up to and including this turn. */
+  revealed: ReadonlySet<string>;
+  /** Slots the user changes in this turn. */
+  changedNow: ReadonlySet<string>;
+}
+
+export interface LabelTurnInput {
+  llm: LlmClient;
+  deps: CheckDeps;
+  /** The dialogue so far, ending with the user turn to label. */
+  history: HistoryLine[];
+  /** The state after the previous user turn (`{}` before the first). */
+  previous: Record<string, string>;
+  slots: LabelSlot[];
+  /** 0-based index of the user turn (copied into failures). */
+  turn: number;
+  /** The system utterance just before this user turn (`''` for the first). */
+  systemText: string;
+  /** Generation's plan; absent on real dialogues (see the module comment). */
+  plan?: LabelPlan;
+}
+
+export interface LabelTurnResult {
+  /** The labeller's answer as parsed, before any check. */
+  raw: Record<string, string>;
+  /** The state after the checks. */
+  state: Record<string, string>;
+  /** Every failed check, corrected ones included (`checkLabel`'s, then `not_mentioned`). */
+  failures: CheckFailure[];
+  /** Slots the plan wanted but the state lacks (not revealed, or not said): re-plan them. */
+  missing: string[];
+  /** The LLM call (usage, cost). */
+  call: StructuredResult<LabelAnswer>;
+}
+
+/** Asks the labeller for the state after the last user turn and applies the rule checks. */
+export async function labelTurn(input: LabelTurnInput): Promise<LabelTurnResult> {
+  const call = await input.llm.structured({
+    role: ROLE.LABELLER,
+    temperature: 0,
+    messages: labelPrompt({ history: input.history, previous: input.previous, slots: input.slots }),
+    schema: LabelAnswer,
+    decodingSchema: labelDecodingSchema(input.slots),
+    schemaName: 'dialogue_state',
+  });
+  const raw = call.value.state;
+  const userText = input.history[input.history.length - 1]?.text ?? '';
+  return { raw, call, ...checkTurnLabel({ ...input, raw, userText }) };
+}
+
+/** The checks of `labelTurn` on an answer already in hand (pure). */
+export function checkTurnLabel(input: {
+  raw: Readonly<Record<string, string>>;
+  previous: Record<string, string>;
+  turn: number;
+  userText: string;
+  systemText: string;
+  deps: CheckDeps;
+  plan?: LabelPlan;
+}): Omit<LabelTurnResult, 'raw' | 'call'> {
+  const plan = input.plan ?? planFromWords(input.raw, input.previous, input.userText);
+  const checked = checkLabel({
+    turn: input.turn,
+    label: input.raw,
+    previous: input.previous,
+    goalValues: plan.goalValues,
+    revealed: plan.revealed,
+    changedNow: plan.changedNow,
+    deps: input.deps,
+  });
+  // Without a plan every slot counts as revealed, so `not_revealed` means nothing: drop it.
+  const checkFailures = input.plan
+    ? checked.failures
+    : checked.failures.filter((f) => f.reason !== REASON.NOT_REVEALED);
+  const spoken = keepMentioned(checked.state, input.previous, input.userText, input.systemText, input.turn);
+  const missing = [
+    ...checkFailures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!),
+    ...spoken.failures.map((f) => f.slot!),
+  ];
+  return { state: spoken.state, failures: [...checkFailures, ...spoken.failures], missing };
+}
+
+/** A plan-free stand-in: nothing to align with, every slot revealed, changes read from words. */
+function planFromWords(
+  raw: Readonly<Record<string, string>>,
+  previous: Record<string, string>,
+  userText: string,
+): LabelPlan {
+  const label = Object.fromEntries(Object.entries(raw).map(([k, v]) => [canonicalSlot(k), String(v)]));
+  const changedNow = new Set<string>();
+  for (const [slot, before] of Object.entries(previous)) {
+    const now = label[slot];
+    // A removal needs the user to name what goes; a change, what comes (as `validateDialogue`).
+    if (isMentioned(slot, now ?? before, userText)) changedNow.add(slot);
+  }
+  return { goalValues: {}, revealed: new Set(TRACKED_SLOTS), changedNow };
+}
+
+/**
+ * A value may enter the state only when the user said it, or accepted it from the system's
+ * last turn (`isMentioned`): labels corrected to the plan must not cover for a user agent
+ * that never said the thing. Unmentioned new values are removed (generation re-plans them).
+ */
+export function keepMentioned(
+  state: Record<string, string>,
+  previous: Record<string, string>,
+  userText: string,
+  systemText: string,
+  turn: number,
+): { state: Record<string, string>; failures: CheckFailure[] } {
+  const out: Record<string, string> = {};
+  const failures: CheckFailure[] = [];
+  for (const [slot, value] of Object.entries(state)) {
+    const isNew = previous[slot] !== value;
+    if (!isNew || isMentioned(slot, value, userText) || isMentioned(slot, value, systemText))
+      out[slot] = value;
+    else
+      failures.push({
+        reason: REASON.NOT_MENTIONED,
+        turn,
+        slot,
+        detail: `${slot}=${value} is not in what the user said`,
+      });
+  }
+  return { state: out, failures };
+}
