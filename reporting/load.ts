@@ -1,7 +1,8 @@
 /** Reads everything a report shows from Postgres. */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { datasets, dialogues, evaluations, generationGoals, models, runs } from '../db/schema';
+import { generationTotals } from '../db/run-totals';
+import { datasets, dialogues, evaluations, models, runs } from '../db/schema';
 import type { ReportData } from './report';
 
 export async function loadReportData(db: Db, runId: string): Promise<ReportData> {
@@ -13,46 +14,15 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
     data?: { test?: { dataset: string; split: string } };
   };
   const genId = `${runId}-generate`;
-  const goals = await db
-    .select({
-      status: generationGoals.status,
-      reason: generationGoals.reason,
-      n: sql<number>`count(*)::int`,
-      calls: sql<number>`coalesce(sum(${generationGoals.calls}),0)::int`,
-      p: sql<number>`coalesce(sum(${generationGoals.promptTokens}),0)::bigint`,
-      c: sql<number>`coalesce(sum(${generationGoals.completionTokens}),0)::bigint`,
-      cost: sql<number>`coalesce(sum(${generationGoals.costUsd}),0)::float8`,
-    })
-    .from(generationGoals)
-    .where(eq(generationGoals.runId, genId))
-    .groupBy(generationGoals.status, generationGoals.reason);
+  const totals = await generationTotals(db, genId);
   const gen: ReportData['generation'] = {
+    ...totals,
     runId: genId,
     goals: config.generation?.goals ?? 0,
-    done: 0,
-    accepted: 0,
-    rejected: 0,
-    reasons: {},
     dialogues: 0,
     turns: 0,
-    calls: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    costUsd: 0,
     model: `${config.generation?.llm?.provider ?? 'openai'}:${config.generation?.llm?.model ?? 'default'}`,
   };
-  for (const g of goals) {
-    if (g.status !== 'pending') gen.done += g.n;
-    if (g.status === 'accepted') gen.accepted += g.n;
-    if (g.status === 'rejected') {
-      gen.rejected += g.n;
-      gen.reasons[g.reason ?? 'unknown'] = (gen.reasons[g.reason ?? 'unknown'] ?? 0) + g.n;
-    }
-    gen.calls += Number(g.calls);
-    gen.promptTokens += Number(g.p);
-    gen.completionTokens += Number(g.c);
-    gen.costUsd += Number(g.cost);
-  }
   const [dd] = await db
     .select({
       n: sql<number>`count(*)::int`,
