@@ -16,11 +16,17 @@ export const TRAINER_FAILURE = {
   CONFIG: 'TrainerConfig',
   OOM: 'TrainerOutOfMemory',
   CRASH: 'TrainerCrashed',
+  STALLED: 'TrainerStalled',
 } as const;
 
 function failureOf(run: TrainerRun, what: string): Error {
   const err = [...run.events].reverse().find((e) => e.event === 'error');
   const msg = err?.message ?? (run.stderrTail.trim() || `exit code ${run.code}`);
+  if (run.stalledMs !== undefined)
+    return ApplicationFailure.retryable(
+      `${what}: no trainer progress for ${Math.round(run.stalledMs / 1000)} s, trainer stopped`,
+      TRAINER_FAILURE.STALLED,
+    );
   if (run.code === 2) return ApplicationFailure.nonRetryable(`${what}: ${msg}`, TRAINER_FAILURE.CONFIG);
   if (run.code === 3)
     return ApplicationFailure.nonRetryable(`${what}: out of memory: ${msg}`, TRAINER_FAILURE.OOM);
@@ -30,32 +36,35 @@ function failureOf(run: TrainerRun, what: string): Error {
   );
 }
 
-/** Heartbeats on every trainer event and every 10 s, so a long step is not a dead worker. */
+/**
+ * Heartbeats on trainer events only (never on a timer), so a hung trainer stops the heartbeat.
+ * Its stall timeout is the activity's heartbeat timeout (`training.heartbeatTimeoutSeconds`):
+ * a little before it, the trainer is stopped and the attempt fails, retryable, with a message
+ * saying so (the retry resumes from the newest checkpoint).
+ */
 async function supervised(
   args: string[],
   what: string,
   onEvent?: (e: TrainerEvent) => void,
 ): Promise<TrainerRun> {
   const ctx = Context.current();
-  let last: Record<string, unknown> = {};
+  let last = { ...(ctx.info.heartbeatDetails as Record<string, unknown> | undefined) };
   const beat = () => ctx.heartbeat(last);
-  const timer = setInterval(beat, 10_000);
-  try {
-    const run = await runTrainer(args, {
-      signal: ctx.cancellationSignal,
-      onEvent: (e) => {
-        if (e.event === 'checkpoint') last = { ...last, checkpoint: e.path };
-        if (e.event === 'progress') last = { ...last, step: e.step, total: e.total_steps, loss: e.loss };
-        onEvent?.(e);
-        beat();
-      },
-    });
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${what} cancelled; trainer stopped`);
-    if (run.code !== 0) throw failureOf(run, what);
-    return run;
-  } finally {
-    clearInterval(timer);
-  }
+  const hb = ctx.info.heartbeatTimeoutMs;
+  beat();
+  const run = await runTrainer(args, {
+    signal: ctx.cancellationSignal,
+    stallTimeoutMs: hb ? Math.max(1_000, Math.round(hb * 0.9)) : undefined,
+    onEvent: (e) => {
+      if (e.event === 'checkpoint') last = { ...last, checkpoint: e.path };
+      if (e.event === 'progress') last = { ...last, step: e.step, total: e.total_steps, loss: e.loss };
+      onEvent?.(e);
+      beat();
+    },
+  });
+  if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${what} cancelled; trainer stopped`);
+  if (run.code !== 0 || run.stalledMs !== undefined) throw failureOf(run, what);
+  return run;
 }
 
 export function createTrainActivities(deps: { db: Db }) {

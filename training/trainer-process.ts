@@ -40,6 +40,8 @@ export interface TrainerRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   events: TrainerEvent[];
+  /** Set when the trainer was stopped because it printed no event for `stallTimeoutMs`. */
+  stalledMs?: number;
   /** The last lines of stderr (for messages when no error event was printed). */
   stderrTail: string;
 }
@@ -55,17 +57,36 @@ export function trainerFlags(hyper: Record<string, string | number | boolean>): 
   return out;
 }
 
-/** Starts the trainer; `onEvent` sees every JSON line; `signal` kills it (SIGTERM, then SIGKILL). */
-export function runTrainer(
-  args: string[],
-  opts: { onEvent?: (e: TrainerEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
-): Promise<TrainerRun> {
-  const child = spawn(trainerPython(opts.env), ['-m', 'dst_trainer', ...args], {
+/**
+ * What the trainer may see of the worker's environment: paths, locale, and the settings of
+ * Python, Hugging Face, torch, CUDA, thread pools and launchers. Not the rest: a worker holds
+ * secrets the trainer has no use for (OPENAI_API_KEY, DATABASE_URL with its password).
+ */
+const TRAINER_ENV =
+  /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|TEMP|TMP|LD_LIBRARY_PATH|VIRTUAL_ENV|PYTHON\w*|HF_\w+|HUGGINGFACE_\w+|TRANSFORMERS_\w+|TOKENIZERS_PARALLELISM|TORCH\w*|PYTORCH_\w+|CUDA_\w+|NVIDIA_\w+|NCCL_\w+|OMP_\w+|MKL_\w+|OPENBLAS_\w+|ACCELERATE_\w+|XDG_CACHE_HOME|DST_TRAINER_\w+)$/;
+
+export function trainerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => TRAINER_ENV.test(k)));
+}
+
+export interface RunTrainerOptions {
+  onEvent?: (e: TrainerEvent) => void;
+  /** Kills the trainer (SIGTERM, then SIGKILL). */
+  signal?: AbortSignal;
+  /** Passed on as given, on top of `trainerEnv()` (e.g. CUDA_VISIBLE_DEVICES). */
+  env?: NodeJS.ProcessEnv;
+  /** Stop the trainer when it prints no event for this long (a hung trainer), in ms. Default: never. */
+  stallTimeoutMs?: number;
+}
+
+/** Starts the trainer; `onEvent` sees every JSON line. */
+export function runTrainer(args: string[], opts: RunTrainerOptions = {}): Promise<TrainerRun> {
+  const child = spawn(trainerPython({ ...process.env, ...opts.env }), ['-m', 'dst_trainer', ...args], {
     cwd: TRAINER_DIR,
     // The trainer exits when its stdin closes: if this worker is SIGKILLed, no orphan keeps
     // training into the folder a retried activity is about to use.
     env: {
-      ...process.env,
+      ...trainerEnv(),
       ...opts.env,
       PYTHONPATH: TRAINER_DIR,
       PYTHONUNBUFFERED: '1',
@@ -75,27 +96,41 @@ export function runTrainer(
   });
   const events: TrainerEvent[] = [];
   let stderr = '';
+  let stalledMs: number | undefined;
+  const kill = () => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  };
+  let watchdog: NodeJS.Timeout | undefined;
+  const rearm = () => {
+    if (opts.stallTimeoutMs === undefined) return;
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalledMs = opts.stallTimeoutMs;
+      kill();
+    }, opts.stallTimeoutMs);
+  };
+  rearm();
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (!line.startsWith('{')) return;
     try {
       const e = JSON.parse(line) as TrainerEvent;
       events.push(e);
+      if (stalledMs === undefined) rearm();
       opts.onEvent?.(e);
     } catch {
       // not an event line (library output): ignore
     }
   });
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-  const kill = () => {
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-  };
   opts.signal?.addEventListener('abort', kill, { once: true });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, sig) => {
+      clearTimeout(watchdog);
       opts.signal?.removeEventListener('abort', kill);
-      resolve({ code, signal: sig, events, stderrTail: stderr.split('\n').slice(-15).join('\n') });
+      const stderrTail = stderr.split('\n').slice(-15).join('\n');
+      resolve({ code, signal: sig, events, stderrTail, ...(stalledMs !== undefined ? { stalledMs } : {}) });
     });
   });
 }

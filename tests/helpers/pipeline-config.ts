@@ -25,14 +25,13 @@ export function tinyConfig(extra: PipelineConfig['training']['hyper'] = {}, goal
       test: { dataset: 'multiwoz21', split: 'test' },
       realLimit: 40,
       testLimit: 6,
-      kReal: [10],
-      replaceDomain: 'hotel',
     },
     training: {
       tiny: true,
       hyper: { 'max-steps': 6, 'save-steps': 2, 'batch-size': 4, 'max-length': 256, lr: 0.003, ...extra },
       predict: { 'batch-size': 16, 'max-new-tokens': 32 },
-      heartbeatTimeoutSeconds: 30,
+      // Also the stall timeout: the trainer is silent while it starts (12 s measured on a busy 2-core machine).
+      heartbeatTimeoutSeconds: 45,
     },
   });
 }

@@ -1,0 +1,78 @@
+/**
+ * The trainer child process as the `gpu` activities supervise it, with a stand-in "python"
+ * (a shell script) so the behaviour under test is exact: what environment the child gets,
+ * and what happens when it stops printing progress.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createTrainActivities, TRAINER_FAILURE } from '../../activities/train';
+import type { Db } from '../../db/client';
+import { runTrainer } from '../../training/trainer-process';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-trainer-sup-'));
+function fakePython(name: string, body: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, 0o755);
+  return p;
+}
+
+/** Accepts the model-row writes of `fineTune`. */
+const db = {
+  insert: () => ({ values: () => ({ onConflictDoUpdate: async () => undefined }) }),
+} as unknown as Db;
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  Object.assign(process.env, saved);
+});
+
+test('the trainer gets only the environment it needs: no API key, no database URL', async () => {
+  Object.assign(process.env, {
+    OPENAI_API_KEY: 'sk-worker-secret',
+    DATABASE_URL: 'postgres://u:pw@db/x',
+    CUDA_VISIBLE_DEVICES: '3',
+    HF_HOME: '/tmp/hf',
+  });
+  const python = fakePython(
+    'env.sh',
+    `printf '{"event":"env","key":"%s","db":"%s","cuda":"%s","hf":"%s","path":"%s","extra":"%s"}\\n' ` +
+      `"$OPENAI_API_KEY" "$DATABASE_URL" "$CUDA_VISIBLE_DEVICES" "$HF_HOME" "$PATH" "$EXTRA"`,
+  );
+  const run = await runTrainer(['train'], { env: { DST_SYNTH_PYTHON: python, EXTRA: 'given' } });
+  expect(run.code).toBe(0);
+  expect(run.events).toEqual([
+    { event: 'env', key: '', db: '', cuda: '3', hf: '/tmp/hf', path: process.env.PATH, extra: 'given' },
+  ]);
+});
+
+test('a trainer that stops emitting: stopped, and the attempt fails retryable (TrainerStalled)', async () => {
+  process.env.DST_SYNTH_PYTHON = fakePython(
+    'hang.sh',
+    `echo '{"event":"start","step":0,"total_steps":9}'\n` +
+      `echo '{"event":"progress","step":1,"total_steps":9,"loss":2.5}'\n` +
+      `echo '{"event":"checkpoint","step":1,"path":"/x/checkpoint-1"}'\n` +
+      'exec sleep 60',
+  );
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 2_000 });
+  const beats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => beats.push(d));
+  const { fineTune } = createTrainActivities({ db });
+  const t0 = Date.now();
+  const err: unknown = await env
+    .run(fineTune, { runId: 'r', name: 'stage1', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
+    .catch((e: unknown) => e);
+  const seconds = (Date.now() - t0) / 1000;
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: TRAINER_FAILURE.STALLED, nonRetryable: false });
+  expect((err as Error).message).toMatch(/no trainer progress for 2 s/);
+  // Stall timeout = 0.9 × the heartbeat timeout: the attempt fails before Temporal would time it out.
+  expect(seconds).toBeGreaterThan(1.5);
+  expect(seconds).toBeLessThan(2.0 + 1.5);
+  // Heartbeats carry the trainer's progress, and none came after the last event.
+  expect(beats[beats.length - 1]).toEqual({ step: 1, total: 9, loss: 2.5, checkpoint: '/x/checkpoint-1' });
+}, 20_000);
