@@ -13,10 +13,8 @@ test: setup-test
 	cd trainer && ../.venv/bin/python -m pytest -q
 	DST_SYNTH_REQUIRE_LOCAL_MODEL=1 npx jest --runInBand
 
-## The main job end to end on embedded defaults. With neither OPENAI_API_KEY nor
-## DST_SYNTH_LOCAL_MODEL set, the bundled base model is selected explicitly: the pipeline then
-## runs end to end, but its generated data only exercise the plumbing (see README).
-DEMO_ARGS ?= $(if $(OPENAI_API_KEY)$(DST_SYNTH_LOCAL_MODEL),,--provider local --model bundled)
+## The main job end to end on embedded defaults: Temporal dev server, embedded Postgres, and the
+## local instruction-tuned Qwen2.5-Coder-1.5B (or the endpoint OPENAI_API_KEY + --model name).
 demo: setup
 	npx dst-synth demo $(DEMO_ARGS)
 

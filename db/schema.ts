@@ -11,6 +11,15 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { GenerationConfig, GenerationTotals } from '../activities/generate-types';
+import type { ImportProgress } from '../activities/import-types';
+import type { PipelineConfig } from '../activities/pipeline-config';
+import type { ScoreReport } from '../metrics/score';
+import type { Dialogue } from '../multiwoz/types';
+import type { Goal } from '../simulator/goal-types';
+import type { RoleUsageTotals } from '../simulator/role-usage';
+import type { Session } from '../simulator/session';
+import type { CheckFailure, DialogueOutcome } from '../simulator/types';
 
 /** Where a stored dialogue came from. */
 export const DIALOGUE_SOURCE = { REAL: 'real', GENERATED: 'generated' } as const;
@@ -27,6 +36,34 @@ export const RUN_STATUS = {
 } as const;
 export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
 
+/** What an import run records as its config. */
+export interface ImportRunConfig {
+  dataset: string;
+  source: string;
+  split: string;
+  datasetVersion: string;
+}
+
+/**
+ * A run's stored config: a pipeline's, a generation's or an import's (`kind` says which).
+ * Readers see each kind's fields as optional; writers store one whole config.
+ */
+export type RunConfig = Partial<PipelineConfig> & Partial<GenerationConfig> & Partial<ImportRunConfig>;
+
+/** A run's summary: generation totals, import progress, or the pipeline's current step. */
+export type RunSummary = Partial<GenerationTotals> & Partial<ImportProgress> & { step?: string };
+
+/** A trained (or failed) model's summary, as the training activity writes it. */
+export interface ModelSummary {
+  steps?: number;
+  trainLoss?: number;
+  curve?: Array<{ step: number; loss: number; lr?: number }>;
+  hyper?: unknown;
+  resumedFrom?: string;
+  startStep?: number;
+  error?: string;
+}
+
 /** One row per user-visible run; the id is the Temporal workflow id. */
 export const runs = pgTable('runs', {
   id: text('id').primaryKey(),
@@ -34,10 +71,12 @@ export const runs = pgTable('runs', {
   status: text('status').$type<RunStatus>().notNull().default(RUN_STATUS.RUNNING),
   /** The run's validated configuration (never holds secrets). */
   config: jsonb('config')
+    .$type<RunConfig>()
     .notNull()
     .default(sql`'{}'::jsonb`),
   /** Summary numbers written as the run progresses (counts, not data). */
   summary: jsonb('summary')
+    .$type<RunSummary>()
     .notNull()
     .default(sql`'{}'::jsonb`),
   error: text('error'),
@@ -63,7 +102,7 @@ export const dialogues = pgTable(
     services: jsonb('services').$type<string[]>().notNull(),
     numUserTurns: integer('num_user_turns').notNull(),
     /** The whole dialogue (turns with utterances and per-turn states). */
-    content: jsonb('content').notNull(),
+    content: jsonb('content').$type<Dialogue>().notNull(),
     /** Cumulative state per user turn, the DST labels. */
     states: jsonb('states').$type<Record<string, string[]>[]>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -90,7 +129,7 @@ export const evaluations = pgTable(
     slotF1: doublePrecision('slot_f1').notNull(),
     turns: integer('turns').notNull(),
     /** Full report: per-domain JGA, missing predictions, … */
-    report: jsonb('report').notNull(),
+    report: jsonb('report').$type<ScoreReport>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -112,7 +151,7 @@ export const generationGoals = pgTable(
       .notNull()
       .references(() => runs.id),
     goalIndex: integer('goal_index').notNull(),
-    goal: jsonb('goal').notNull(),
+    goal: jsonb('goal').$type<Goal>().notNull(),
     status: text('status').$type<GoalStatus>().notNull().default(GOAL_STATUS.PENDING),
     attempts: integer('attempts').notNull().default(0),
     /** Rejection reason of the last attempt, when rejected. */
@@ -143,13 +182,15 @@ export const generationAttempts = pgTable(
     accepted: boolean('accepted').notNull(),
     reason: text('reason'),
     /** Failed checks (corrected ones included). */
-    failures: jsonb('failures').notNull(),
+    failures: jsonb('failures').$type<CheckFailure[]>().notNull(),
     /** The attempt's turns (kept for rejected ones too, to study why). */
-    turns: jsonb('turns').notNull(),
+    turns: jsonb('turns').$type<DialogueOutcome['turns']>().notNull(),
     calls: integer('calls').notNull(),
     promptTokens: integer('prompt_tokens').notNull(),
     completionTokens: integer('completion_tokens').notNull(),
     costUsd: doublePrecision('cost_usd').notNull(),
+    /** Calls, prompt/evaluated/completion tokens and milliseconds per simulator role. */
+    roleUsage: jsonb('role_usage').$type<RoleUsageTotals>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('generation_attempts_key').on(t.runId, t.goalIndex, t.attempt)],
@@ -169,7 +210,7 @@ export const generationSessions = pgTable(
     attempt: integer('attempt').notNull(),
     /** LLM steps taken in this attempt; a write with a lower count is stale and ignored. */
     steps: integer('steps').notNull(),
-    session: jsonb('session').notNull(),
+    session: jsonb('session').$type<Session>().notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('generation_sessions_key').on(t.runId, t.goalIndex)],
@@ -210,6 +251,7 @@ export const models = pgTable(
     status: text('status').notNull(),
     /** Final loss, steps, hyper-parameters, training curve points. */
     summary: jsonb('summary')
+      .$type<ModelSummary>()
       .notNull()
       .default(sql`'{}'::jsonb`),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

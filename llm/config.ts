@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { LlmFailureType } from './errors';
 import { createLocalLlamaClient } from './local';
-import { defaultLocalModelPath, LOCAL_MODEL_ENV } from './local-model';
+import { LocalModelMissingError, resolveLocalModel } from './local-model';
 import { createOpenAiClient, DEFAULT_OPENAI_BASE_URL } from './openai';
 import type { LlmClient } from './types';
 
@@ -22,7 +22,7 @@ export const LlmConfigSchema = z
   .object({
     /** `openai`: any OpenAI-compatible endpoint. `local`: a .gguf model via node-llama-cpp. Default `openai`. */
     provider: z.enum(['openai', 'local']).default('openai'),
-    /** openai: the model name (required). local: path of the .gguf file (default: `defaultLocalModelPath()`). */
+    /** openai: the model name (required). local: a catalogued model name or a .gguf path (default: `$DST_SYNTH_LOCAL_MODEL`, else Qwen2.5-Coder-1.5B-Instruct; see `resolveLocalModel`). */
     model: z.string().min(1).optional(),
     /** openai only: endpoint base URL. Default: `$OPENAI_BASE_URL`, else OpenAI's. */
     baseURL: z
@@ -86,37 +86,22 @@ export function parseLlmConfig(input: unknown): LlmConfig {
   return parsed.data;
 }
 
-/** `model: "bundled"` names the model the set-up script assembles (see `localModelPath`). */
-export const BUNDLED_LOCAL_MODEL = 'bundled';
-
-/**
- * The GGUF file for provider local: `model` (a path, or `bundled`), else
- * `$DST_SYNTH_LOCAL_MODEL`. There is deliberately no silent default: the bundled Gemma 3 270M
- * is a pre-trained, not instruction-tuned, model that cannot role-play a user or an agent
- * (its dialogues fail the checks or are junk), so it is used only when asked for by name.
- */
-export function localModelPath(model: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (model === BUNDLED_LOCAL_MODEL) return defaultLocalModelPath({}, undefined);
-  if (model) return model;
-  if (env[LOCAL_MODEL_ENV]) return defaultLocalModelPath(env);
-  throw configFailure(
-    'no usable LLM is configured. Either use an OpenAI-compatible endpoint (set OPENAI_API_KEY, ' +
-      'and OPENAI_BASE_URL for vLLM/Ollama/llama.cpp/Azure, and pass --model <name>), or point ' +
-      `${LOCAL_MODEL_ENV} (or --model) at an instruction-tuned GGUF file. The bundled ` +
-      'gemma-3-270m is a pre-trained base model that cannot role-play; use it only to test the ' +
-      `plumbing, with --provider local --model ${BUNDLED_LOCAL_MODEL}.`,
-  );
-}
-
 /**
  * Builds the client for a config. Secrets and the endpoint come from `env`: `OPENAI_API_KEY`
  * (required for provider openai) and `OPENAI_BASE_URL` (used when the config has no `baseURL`).
- * For local, `DST_SYNTH_LOCAL_MODEL` is honoured through `defaultLocalModelPath`.
+ * For local, `DST_SYNTH_LOCAL_MODEL` is honoured through `resolveLocalModel`.
  */
 export function createLlmClient(config: LlmConfigInput, env: NodeJS.ProcessEnv = process.env): LlmClient {
   const c = parseLlmConfig(config);
   if (c.provider === 'local') {
-    const modelPath = localModelPath(c.model, env);
+    let modelPath: string;
+    try {
+      modelPath = resolveLocalModel(c.model, env);
+    } catch (err) {
+      // A missing model file does not appear by retrying.
+      if (err instanceof LocalModelMissingError) throw configFailure(err.message);
+      throw err;
+    }
     return createLocalLlamaClient({
       modelPath,
       temperature: c.temperature,
@@ -131,7 +116,7 @@ export function createLlmClient(config: LlmConfigInput, env: NodeJS.ProcessEnv =
     throw configFailure(
       `no API key for the LLM endpoint ${baseURL}: set the environment variable OPENAI_API_KEY ` +
         '(for a local server that ignores keys, any value works, e.g. OPENAI_API_KEY=none), ' +
-        'or use provider "local" for the bundled CPU model',
+        'or use provider "local" for the bundled CPU model (Qwen2.5-Coder-1.5B-Instruct)',
     );
   }
   return createOpenAiClient({

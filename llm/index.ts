@@ -17,5 +17,12 @@ export {
 } from './errors';
 export { createOpenAiClient, DEFAULT_OPENAI_BASE_URL, ROLE_HEADER, type OpenAiClientOptions } from './openai';
 export { createLocalLlamaClient, type LocalLlamaClientOptions } from './local';
-export { defaultLocalModelPath, LocalModelMissingError, LOCAL_MODEL_ENV } from './local-model';
+export {
+  DEFAULT_LOCAL_MODEL,
+  defaultLocalModelPath,
+  LOCAL_MODEL,
+  LocalModelMissingError,
+  LOCAL_MODEL_ENV,
+  resolveLocalModel,
+} from './local-model';
 export { UsageMeter, estimateTokens, costUsd, type Prices, type UsageTotals } from './usage';

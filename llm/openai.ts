@@ -101,8 +101,13 @@ export function createOpenAiClient(opts: OpenAiClientOptions): LlmClient {
     const choice = res.choices[0];
     const text = choice?.message?.content ?? '';
     // Some compatible servers omit usage: estimate so budgets still see the tokens.
+    const cached = res.usage?.prompt_tokens_details?.cached_tokens;
     const usage: Usage = res.usage
-      ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens }
+      ? {
+          promptTokens: res.usage.prompt_tokens,
+          completionTokens: res.usage.completion_tokens,
+          ...(typeof cached === 'number' ? { evaluatedPromptTokens: res.usage.prompt_tokens - cached } : {}),
+        }
       : {
           promptTokens: estimatePromptTokens(messages),
           completionTokens: estimateTokens(text),

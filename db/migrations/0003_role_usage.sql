@@ -1,0 +1,1 @@
+ALTER TABLE "generation_attempts" ADD COLUMN "role_usage" jsonb;
