@@ -58,28 +58,38 @@ export function createAssembleActivities(deps: { db: Db }) {
 
   return {
     async assembleDataset(input: AssembleInput): Promise<AssembledFile[]> {
-      const allReal = await loadReal(db, input.real.dataset, input.real.split);
-      const allTest = await loadReal(db, input.test.dataset, input.test.split);
-      if (!allReal.length || !allTest.length) {
-        throw ApplicationFailure.nonRetryable(
-          `no ${allReal.length ? `${input.test.dataset}/${input.test.split}` : `${input.real.dataset}/${input.real.split}`} dialogues in the database: import them first`,
-          'NoRealData',
-        );
-      }
-      const generated = await loadGenerated(db, input.generationRunId);
-      const real = input.realLimit ? sampleK(allReal, input.realLimit, input.seed) : allReal;
-      const test = input.testLimit ? sampleK(allTest, input.testLimit, input.seed) : allTest;
+      const load = (r: { dataset: string; split: string }) => loadReal(db, r.dataset, r.split);
       const file = (name: string) => path.join(input.outDir, `${name}.jsonl`);
       const out: AssembledFile[] = [];
       const write = async (name: string, ds: Dialogue[]) =>
         out.push(await record(input.runId, name, await writeExamples(file(name), ds)));
+      // Check every source before writing anything.
+      for (const r of [...input.versions.map((v) => v.real), ...input.tests.map((t) => t.source)]) {
+        const [c] = await db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(dialogues)
+          .where(and(eq(dialogues.dataset, r.dataset), eq(dialogues.split, r.split)));
+        if (!c?.n)
+          throw ApplicationFailure.nonRetryable(
+            `no ${r.dataset}/${r.split} dialogues in the database: import them first`,
+            'NoRealData',
+          );
+      }
+      const generated = await loadGenerated(db, input.generationRunId);
       await write('generated', generated);
-      await write('real', real);
-      await write('test', test);
-      for (const k of input.kReal ?? []) await write(`real-k${k}`, sampleK(real, k, input.seed));
-      if (input.replaceDomain) {
-        const v = replaceDomain(real, generated, input.replaceDomain, input.seed);
-        await write(`replace-${input.replaceDomain}`, v.dialogues);
+      for (const v of input.versions) {
+        const allReal = await load(v.real);
+        const real = input.realLimit ? sampleK(allReal, input.realLimit, input.seed) : allReal;
+        await write(`${v.prefix}real`, real);
+        for (const k of v.kReal) await write(`${v.prefix}real-k${k}`, sampleK(real, k, input.seed));
+        for (const domain of v.replaceDomains) {
+          const r = replaceDomain(real, generated, domain, input.seed);
+          await write(`${v.prefix}replace-${domain}`, r.dialogues);
+        }
+      }
+      for (const t of input.tests) {
+        const allTest = await load(t.source);
+        await write(t.name, input.testLimit ? sampleK(allTest, input.testLimit, input.seed) : allTest);
       }
       return out;
     },

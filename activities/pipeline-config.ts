@@ -3,10 +3,30 @@
  * Not for workflow code (workflows get the parsed, plain object).
  */
 import { z } from 'zod';
+import { TRAIN_SET } from '../training/matrix';
 import { GenerationConfigSchema } from './generate-config';
 
 const RealDataset = z.enum(['multiwoz21', 'multiwoz22', 'multiwoz24']);
 const Split = z.enum(['train', 'dev', 'test']);
+const Domain = z.enum(['restaurant', 'hotel', 'attraction', 'train', 'taxi']);
+const DataRef = z.object({ dataset: RealDataset, split: Split }).strict();
+
+/** One experiment of the matrix: a training set, and whether stage 1 comes first. */
+const ExperimentSchema = z
+  .object({
+    /** `real` (all real, after `data.realLimit`), `real-k<k>`, or `replace-<domain>`. */
+    train: z.string().regex(TRAIN_SET, 'use real, real-k<k> or replace-<domain>'),
+    /** Stage 1 on the generated dialogues first; `both`: two experiments, without and with. */
+    stage1: z.union([z.boolean(), z.literal('both')]),
+    /** Dataset version of the real training and test data (splits from `data`). Default: `data`'s. */
+    dataset: RealDataset.optional(),
+    /** Real training data, overriding `dataset` and `data.real`. */
+    real: DataRef.optional(),
+    /** Test data, overriding `dataset` and `data.test`. */
+    test: DataRef.optional(),
+  })
+  .strict();
+
 const Hyper = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 export const PipelineConfigSchema = z
@@ -28,10 +48,19 @@ export const PipelineConfigSchema = z
         realLimit: z.number().int().positive().optional(),
         /** Test dialogues scored (seeded sample). Default: all. */
         testLimit: z.number().int().positive().optional(),
+        /** Without `experiments`: also train k-real subsets (with and without stage 1). Prefer `experiments`. */
         kReal: z.array(z.number().int().positive()).default([]),
-        replaceDomain: z.enum(['restaurant', 'hotel', 'attraction', 'train', 'taxi']).optional(),
+        /** Without `experiments`: also train this domain replacement. Prefer `experiments`. */
+        replaceDomain: Domain.optional(),
       })
       .strict(),
+    /**
+     * The experiment matrix (`training/matrix.ts`): each entry one training set and whether it
+     * has a stage 1 on the generated dialogues; identical trainings run once, and every
+     * two-stage model shares the one stage-1 model. Default: `real` with and without stage 1
+     * on `data` (plus the legacy `data.kReal`/`data.replaceDomain`).
+     */
+    experiments: z.array(ExperimentSchema).optional(),
     training: z
       .object({
         /** Hub name or local path of the base model; absent with `tiny`. */
@@ -42,6 +71,8 @@ export const PipelineConfigSchema = z
         hyper: Hyper.default({}),
         /** Trainer flags for prediction (e.g. `{"batch-size": 16, "num-beams": 1}`). */
         predict: Hyper.default({}),
+        /** Devices (GPUs) per training; more than 1 launches the trainer under torchrun. Default 1. */
+        devices: z.number().int().min(1).max(64).default(1),
         /** Seconds without trainer progress before the step is retried elsewhere. Default 300. */
         heartbeatTimeoutSeconds: z.number().int().min(5).default(300),
       })

@@ -11,18 +11,22 @@ export interface AssembleInput {
   runId: string;
   /** The generation run whose accepted dialogues make stage 1. */
   generationRunId: string;
-  real: { dataset: RealDataset; split: Split };
-  test: { dataset: RealDataset; split: Split };
+  /** Real training data per dataset version, with its k-real subsets and domain replacements. */
+  versions: Array<{
+    /** File-name prefix (`''` for the config's `data` version, else `<dataset>.`). */
+    prefix: string;
+    real: { dataset: RealDataset; split: Split };
+    kReal: number[];
+    replaceDomains: TrackedDomain[];
+  }>;
+  /** Test files to write: name (`test`, `multiwoz24.test`) and source. */
+  tests: Array<{ name: string; source: { dataset: RealDataset; split: Split } }>;
   /** Folder (on the data worker, shared with the gpu worker) for the files. */
   outDir: string;
-  /** At most this many real training dialogues (seeded sample); default all. */
+  /** At most this many real training dialogues per version (seeded sample); default all. */
   realLimit?: number;
-  /** At most this many test dialogues (seeded sample); default all. */
+  /** At most this many test dialogues per test file (seeded sample); default all. */
   testLimit?: number;
-  /** Extra "k real dialogues" subsets. */
-  kReal?: number[];
-  /** Build the variant with this domain's real dialogues replaced by generated ones. */
-  replaceDomain?: TrackedDomain;
   seed: number;
 }
 
@@ -36,7 +40,7 @@ export interface AssembledFile {
 
 export interface FineTuneInput {
   runId: string;
-  /** `baseline`, `stage1`, `stage2`. */
+  /** `stage1`, `baseline[.<set>]`, `stage2[.<set>]` (see `training/matrix.ts`). */
   name: string;
   trainFile: string;
   outDir: string;
@@ -46,6 +50,8 @@ export interface FineTuneInput {
   tiny?: boolean;
   /** Trainer flags (`--lr`, `--epochs`, …) as name → value. */
   hyper: Record<string, string | number | boolean>;
+  /** Devices this training needs (leased on the gpu worker; > 1: torchrun). Default 1. */
+  devices?: number;
 }
 
 export interface FineTuneResult {

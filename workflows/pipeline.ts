@@ -1,6 +1,7 @@
 /**
- * The pipeline DAG (DESIGN.md §5): import → generate → assemble → {baseline: real only} ∥
- * {stage 1: generated → stage 2: real} → predict + evaluate both → report. Each step is an
+ * The pipeline DAG (DESIGN.md §5): import → generate → assemble → the experiment matrix
+ * (`training/matrix.ts`: real-only models ∥ stage 1 on generated → stage 2s on real sets;
+ * each predicts and is evaluated as soon as it is trained) → report. Each step is an
  * activity or a child workflow with a fixed id, so a restarted pipeline finds finished work
  * done (imports and generation skip what is in Postgres; training resumes from checkpoints).
  */
@@ -23,6 +24,7 @@ import type { PipelineConfig } from '../activities/pipeline-config';
 import type { AssembledFile, FineTuneResult } from '../activities/pipeline-types';
 import type { createReportActivities } from '../activities/report';
 import type { createTrainActivities } from '../activities/train';
+import { planMatrix } from '../training/matrix';
 import { generationWorkflow } from './generate';
 import { importDatasetWorkflow } from './import';
 import { SA } from './search-attributes';
@@ -123,71 +125,84 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     });
 
     await enter('assemble');
+    const plan = planMatrix(config);
     const files = await data.assembleDataset({
       runId,
       generationRunId,
-      real: config.data.real,
-      test: config.data.test,
+      versions: plan.versions,
+      tests: plan.tests,
       outDir: `${workDir}/data`,
       realLimit: config.data.realLimit,
       testLimit: config.data.testLimit,
-      kReal: config.data.kReal,
-      replaceDomain: config.data.replaceDomain,
       seed: config.seed,
     });
-    const file = (name: string) => files.find((f) => f.name === name);
-    const generated = file('generated');
-    if (!generated?.examples) {
+    const file = (name: string) => {
+      const f = files.find((x) => x.name === name);
+      if (!f) throw ApplicationFailure.nonRetryable(`training set ${name} was not assembled`, 'InvalidInput');
+      return f;
+    };
+    const usesGenerated = plan.arms.some((a) => a.stage1 || a.domain);
+    if (usesGenerated && !file('generated').examples) {
       throw ApplicationFailure.nonRetryable(
         'the generation run accepted no dialogue, so there is nothing to train stage 1 on: check the rejection reasons (`dst-synth status`) and the LLM',
         'NoGeneratedData',
       );
     }
 
+    // Every training and evaluation of the matrix at once, in plan order: the gpu workers run
+    // as many as they have devices (the rest wait in the queue); stage 2s wait for stage 1.
     await enter('train');
     const t = config.training;
-    const train = (name: string, trainFile: string, init?: string) =>
-      gpu.fineTune({
-        runId,
-        name,
-        trainFile,
-        outDir: `${workDir}/models/${name}`,
-        init: init ?? t.init,
-        tiny: !init && t.tiny,
-        hyper: t.hyper,
-      });
-    const [baseline, stage2, stage1] = await Promise.all([
-      train('baseline', file('real')!.path),
-      (async () => {
-        const s1 = await train('stage1', generated.path);
-        const s2 = await train('stage2', file('real')!.path, s1.path);
-        return [s2, s1] as const;
-      })(),
-    ]).then(([b, [s2, s1]]) => [b, s2, s1] as const);
-
-    await enter('evaluate');
+    const trained = new Map<string, Promise<FineTuneResult>>();
+    for (const p of plan.trainings) {
+      const from = p.from ? trained.get(p.from) : undefined;
+      trained.set(
+        p.model,
+        (async () => {
+          const init = from ? (await from).path : undefined;
+          return gpu.fineTune({
+            runId,
+            name: p.model,
+            trainFile: file(p.trainSet).path,
+            outDir: `${workDir}/models/${p.model}`,
+            init: init ?? t.init,
+            tiny: !init && t.tiny,
+            hyper: t.hyper,
+            devices: t.devices,
+          });
+        })(),
+      );
+    }
     const scores: Record<string, EvaluationSummary[]> = {};
-    await Promise.all(
-      [baseline, stage2].map(async (m) => {
+    const evaluated = Promise.all(
+      plan.evaluations.map(async (e) => {
+        const m = await trained.get(e.model)!;
         const preds = await gpu.predictStates({
           runId,
           model: m.name,
           modelDir: m.path,
-          inputFile: file('test')!.path,
-          outFile: `${workDir}/predictions/${m.name}.jsonl`,
+          inputFile: file(e.testSet).path,
+          outFile: `${workDir}/predictions/${e.key.replace('@', '.')}.jsonl`,
           hyper: t.predict,
         });
-        scores[m.name] = await data.evaluatePredictions({
+        scores[e.key] = await data.evaluatePredictions({
           runId,
           model: m.name,
-          dataset: config.data.test.dataset,
-          split: config.data.test.split,
+          dataset: e.test.dataset,
+          split: e.test.split,
           conventions: config.conventions,
           predictionsPath: preds,
           onlyPredictedDialogues: true,
         });
       }),
     );
+    const [models] = await Promise.all([
+      Promise.all(plan.trainings.map((p) => trained.get(p.model)!)).then(async (ms) => {
+        await enter('evaluate');
+        return ms;
+      }),
+      evaluated,
+    ]);
 
     await enter('report');
     const report = await data.writeReport({ runId, outDir: `${workDir}/report` });
@@ -195,7 +210,9 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     step = 'completed';
     upsertSearchAttributes([{ key: SA.RUN_STATUS, value: 'completed' }]);
     await data.recordPipeline({ runId, config, status: 'completed', step: 'completed' });
-    return { files, models: [baseline, stage1, stage2], scores, report };
+    // By name (`baseline…`, `stage1`, `stage2…`), whatever order they finished in.
+    models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { files, models, scores, report };
   } catch (err) {
     const cancelled = isCancellation(err);
     const message =

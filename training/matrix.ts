@@ -1,0 +1,285 @@
+/**
+ * The experiment matrix (the paper's three experiments, DESIGN.md §4) planned from a
+ * pipeline config: which training sets to assemble, which models to train (each once, even
+ * when several experiments use it: one stage-1 model on the generated dialogues, one
+ * all-real baseline per dataset version), in which order, and what to evaluate on which test
+ * set. Pure and deterministic: the pipeline workflow, `run --dry-run` and the report all use
+ * it. Types only from the config module (no zod here: workflows bundle this file).
+ *
+ * Names, chosen so a one-version config keeps the names it always had:
+ * - training sets: `generated`; per dataset version `real`, `real-k<k>`, `replace-<domain>`
+ *   and `test`, prefixed with `<dataset>.` (or `<dataset>-<split>.`) for every version but
+ *   the config's `data` one;
+ * - models: `stage1` (on `generated`); `baseline[.<set>]` (real only) and `stage2[.<set>]`
+ *   (from `stage1`), the suffix omitted for the `data` version's `real` set.
+ */
+import type { PipelineConfig } from '../activities/pipeline-config';
+
+export type RealDataset = 'multiwoz21' | 'multiwoz22' | 'multiwoz24';
+export type DataSplit = 'train' | 'dev' | 'test';
+export type Domain = 'restaurant' | 'hotel' | 'attraction' | 'train' | 'taxi';
+export interface DataRef {
+  dataset: RealDataset;
+  split: DataSplit;
+}
+
+/** The three tables of the paper. */
+export const EXPERIMENT_KIND = {
+  /** All real dialogues, with and without stage 1 on generated ones (per dataset version). */
+  ALL_REAL: 'all-real',
+  /** k real dialogues, with and without stage 1. */
+  K_REAL: 'k-real',
+  /** One domain's real dialogues replaced by generated ones, against all real. */
+  DOMAIN_REPLACEMENT: 'domain-replacement',
+} as const;
+export type ExperimentKind = (typeof EXPERIMENT_KIND)[keyof typeof EXPERIMENT_KIND];
+
+/** A training set as an experiment names it (`real`, `real-k1000`, `replace-hotel`). */
+export type TrainSetName = string;
+export const TRAIN_SET = /^(real|real-k([1-9]\d*)|replace-(restaurant|hotel|attraction|train|taxi))$/;
+
+/** One experiment of the config (see `PipelineConfigSchema.experiments`). */
+export interface ExperimentSpec {
+  train: TrainSetName;
+  stage1: boolean | 'both';
+  dataset?: RealDataset;
+  real?: DataRef;
+  test?: DataRef;
+}
+
+export interface PlannedSet {
+  /** File name (without `.jsonl`) and key in `datasets`. */
+  name: string;
+  role: 'generated' | 'real' | 'k-real' | 'replace' | 'test';
+  /** The real data it is drawn from (absent for `generated`). */
+  source?: DataRef;
+  k?: number;
+  domain?: Domain;
+  /** Size known before any data is read: from the config's limits and the official splits. */
+  dialogues: number;
+  /** `exact` when the number is certain, `at most` when data may have fewer. */
+  bound: 'exact' | 'at most';
+}
+
+export interface PlannedTraining {
+  model: string;
+  trainSet: string;
+  /** `stage1` for a stage 2; absent: the configured base model. */
+  from?: 'stage1';
+}
+
+export interface PlannedArm {
+  kind: ExperimentKind;
+  /** The dataset version's label: `<real dataset>` or `<real> → <test>` when they differ. */
+  version: string;
+  trainSet: string;
+  /** `real`, `real-k<k>` or `replace-<domain>` (without the version prefix). */
+  train: TrainSetName;
+  stage1: boolean;
+  model: string;
+  testSet: string;
+  test: DataRef;
+  /** Added by the planner as the comparison an experiment needs (the all-real model). */
+  reference: boolean;
+  k?: number;
+  domain?: Domain;
+}
+
+export interface PlannedEvaluation {
+  model: string;
+  testSet: string;
+  test: DataRef;
+  /** Key in the pipeline result's `scores` (the model name when evaluated on `test`). */
+  key: string;
+}
+
+/** What `assembleDataset` builds per real dataset version. */
+export interface PlannedVersion {
+  prefix: string;
+  real: DataRef;
+  kReal: number[];
+  replaceDomains: Domain[];
+}
+
+export interface MatrixPlan {
+  sets: PlannedSet[];
+  versions: PlannedVersion[];
+  tests: Array<{ name: string; source: DataRef }>;
+  arms: PlannedArm[];
+  /** In scheduling order: stage 1 first (every stage 2 waits for it), then the others. */
+  trainings: PlannedTraining[];
+  evaluations: PlannedEvaluation[];
+}
+
+/** Official dialogue counts per split (MultiWOZ 2.1/2.2/2.4), used for sizes before import. */
+export const OFFICIAL_SPLIT_DIALOGUES: Record<DataSplit, number> = { train: 8438, dev: 1000, test: 1000 };
+
+type MatrixConfig = Pick<PipelineConfig, 'data' | 'generation'> & {
+  experiments?: ExperimentSpec[];
+};
+
+/**
+ * The experiments of a config; without `experiments`, the historical shape: real only vs
+ * two-stage on `data`, plus k-real (both arms) for each `data.kReal` and a domain
+ * replacement for `data.replaceDomain`.
+ */
+export function experimentsOf(config: MatrixConfig): ExperimentSpec[] {
+  if (config.experiments?.length) return config.experiments;
+  const d = config.data as MatrixConfig['data'] & { kReal?: number[]; replaceDomain?: Domain };
+  return [
+    { train: 'real', stage1: 'both' },
+    ...(d.kReal ?? []).map((k) => ({ train: `real-k${k}`, stage1: 'both' as const })),
+    ...(d.replaceDomain ? [{ train: `replace-${d.replaceDomain}`, stage1: false }] : []),
+  ];
+}
+
+const refKey = (r: DataRef) => `${r.dataset}/${r.split}`;
+
+function prefixOf(r: DataRef, dflt: DataRef): string {
+  if (r.dataset === dflt.dataset && r.split === dflt.split) return '';
+  return r.split === dflt.split ? `${r.dataset}.` : `${r.dataset}-${r.split}.`;
+}
+
+const modelName = (trainSet: string, stage1: boolean) =>
+  `${stage1 ? 'stage2' : 'baseline'}${trainSet === 'real' ? '' : `.${trainSet}`}`;
+
+function kindOf(train: string): { kind: ExperimentKind; k?: number; domain?: Domain } {
+  const m = TRAIN_SET.exec(train);
+  if (!m) throw new Error(`unknown training set ${train}: use real, real-k<k> or replace-<domain>`);
+  if (m[2]) return { kind: EXPERIMENT_KIND.K_REAL, k: Number(m[2]) };
+  if (m[3]) return { kind: EXPERIMENT_KIND.DOMAIN_REPLACEMENT, domain: m[3] as Domain };
+  return { kind: EXPERIMENT_KIND.ALL_REAL };
+}
+
+/** Plans the matrix: sets, trainings (deduplicated, ordered), evaluations and arms. */
+export function planMatrix(config: MatrixConfig): MatrixPlan {
+  const d = config.data;
+  type Spec = { train: string; stage1: boolean; real: DataRef; test: DataRef; reference?: boolean };
+  const specs: Spec[] = experimentsOf(config).flatMap((e) =>
+    (e.stage1 === 'both' ? [false, true] : [e.stage1]).map((stage1) => ({
+      train: e.train,
+      stage1,
+      real: e.real ?? { dataset: e.dataset ?? d.real.dataset, split: d.real.split },
+      test: e.test ?? { dataset: e.dataset ?? d.test.dataset, split: d.test.split },
+    })),
+  );
+  // Each domain replacement is compared with the all-real model of its version.
+  const withRefs = [...specs];
+  for (const s of specs) {
+    if (!s.train.startsWith('replace-')) continue;
+    const same = (o: Spec) =>
+      o.train === 'real' &&
+      !o.stage1 &&
+      refKey(o.real) === refKey(s.real) &&
+      refKey(o.test) === refKey(s.test);
+    if (!withRefs.some(same)) withRefs.push({ ...s, train: 'real', stage1: false, reference: true });
+  }
+
+  const versions = new Map<string, PlannedVersion>();
+  const tests = new Map<string, { name: string; source: DataRef }>();
+  const arms: PlannedArm[] = [];
+  for (const s of withRefs) {
+    const { real, test } = s;
+    const prefix = prefixOf(real, d.real);
+    const v = versions.get(refKey(real)) ?? { prefix, real, kReal: [], replaceDomains: [] };
+    versions.set(refKey(real), v);
+    const testName = `${prefixOf(test, d.test)}test`;
+    tests.set(refKey(test), { name: testName, source: test });
+    const { kind, k, domain } = kindOf(s.train);
+    if (k !== undefined && !v.kReal.includes(k)) v.kReal.push(k);
+    if (domain && !v.replaceDomains.includes(domain)) v.replaceDomains.push(domain);
+    const trainSet = `${prefix}${s.train}`;
+    const arm: PlannedArm = {
+      kind: s.reference ? EXPERIMENT_KIND.ALL_REAL : kind,
+      version: real.dataset === test.dataset ? real.dataset : `${real.dataset} → ${test.dataset}`,
+      trainSet,
+      train: s.train,
+      stage1: s.stage1,
+      model: modelName(trainSet, s.stage1),
+      testSet: testName,
+      test,
+      reference: s.reference ?? false,
+      ...(k !== undefined ? { k } : {}),
+      ...(domain ? { domain } : {}),
+    };
+    if (!arms.some((a) => a.model === arm.model && a.testSet === arm.testSet && a.kind === arm.kind))
+      arms.push(arm);
+  }
+
+  const trainings: PlannedTraining[] = [];
+  if (arms.some((a) => a.stage1)) trainings.push({ model: 'stage1', trainSet: 'generated' });
+  for (const stage1 of [false, true])
+    for (const a of arms)
+      if (a.stage1 === stage1 && !trainings.some((t) => t.model === a.model))
+        trainings.push({
+          model: a.model,
+          trainSet: a.trainSet,
+          ...(stage1 ? { from: 'stage1' as const } : {}),
+        });
+
+  const evaluations: PlannedEvaluation[] = [];
+  for (const t of trainings) {
+    if (t.model === 'stage1') continue;
+    for (const a of arms) {
+      if (a.model !== t.model || evaluations.some((e) => e.model === a.model && e.testSet === a.testSet))
+        continue;
+      const key = a.testSet === 'test' ? a.model : `${a.model}@${a.testSet}`;
+      evaluations.push({ model: a.model, testSet: a.testSet, test: a.test, key });
+    }
+  }
+  return {
+    sets: plannedSets(config, [...versions.values()], [...tests.values()]),
+    versions: [...versions.values()],
+    tests: [...tests.values()],
+    arms,
+    trainings,
+    evaluations,
+  };
+}
+
+function plannedSets(
+  config: MatrixConfig,
+  versions: PlannedVersion[],
+  tests: Array<{ name: string; source: DataRef }>,
+): PlannedSet[] {
+  const { realLimit, testLimit } = config.data;
+  const sizeOf = (r: DataRef, limit?: number) => {
+    const official = OFFICIAL_SPLIT_DIALOGUES[r.split];
+    return Math.min(official, limit ?? official);
+  };
+  const sets: PlannedSet[] = [
+    { name: 'generated', role: 'generated', dialogues: config.generation.goals, bound: 'at most' },
+  ];
+  for (const v of versions) {
+    const n = sizeOf(v.real, realLimit);
+    const bound = 'at most' as const;
+    sets.push({ name: `${v.prefix}real`, role: 'real', source: v.real, dialogues: n, bound });
+    for (const k of v.kReal)
+      sets.push({
+        name: `${v.prefix}real-k${k}`,
+        role: 'k-real',
+        source: v.real,
+        k,
+        dialogues: Math.min(k, n),
+        bound,
+      });
+    for (const domain of v.replaceDomains)
+      sets.push({
+        name: `${v.prefix}replace-${domain}`,
+        role: 'replace',
+        source: v.real,
+        domain,
+        dialogues: n,
+        bound,
+      });
+  }
+  for (const t of tests)
+    sets.push({
+      name: t.name,
+      role: 'test',
+      source: t.source,
+      dialogues: sizeOf(t.source, testLimit),
+      bound: 'at most',
+    });
+  return sets;
+}
