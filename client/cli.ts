@@ -6,6 +6,8 @@ import { registerEval } from './commands/eval';
 import { registerDownload } from './commands/download';
 import { registerDemo } from './commands/demo';
 import { registerValidate } from './commands/validate';
+import { registerAuditLabels } from './commands/audit-labels';
+import { registerQuality } from './commands/quality';
 import { registerSimulate } from './commands/simulate';
 import { registerGenerate } from './commands/generate';
 import { registerRun } from './commands/run';
@@ -25,6 +27,8 @@ registerSimulate(program);
 registerGenerate(program);
 registerRun(program);
 registerValidate(program);
+registerAuditLabels(program);
+registerQuality(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Known failures print one clear line; the stack is only for DEBUG.

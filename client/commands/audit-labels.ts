@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { appendAudited, readAudited, writeAuditOutputs } from '../../audit/files';
+import { runLabelAudit, scoreAudit, type AuditReport, type AuditSide } from '../../audit/label-audit';
+import { loadSettings } from '../../infra/settings';
+import { createLlmClient } from '../../llm/config';
+import { preflight } from '../../llm/errors';
+import { CONVENTION_NAMES, type Convention } from '../../metrics/conventions';
+import { formatSlotErrors } from '../../metrics/slot-errors';
+import { loadDataset } from '../../multiwoz/loaders';
+import { loadOntology } from '../../multiwoz/ontology';
+import { loadVenueDb } from '../../multiwoz/venues';
+import { labelDecodingSchema, labelPrompt } from '../../simulator/prompts';
+import { parseOptions, providerOf } from '../options';
+import { progressView } from '../progress';
+import { inferSplit } from './import';
+
+const AuditOptions = z.object({
+  dialogues: z.string().min(1),
+  split: z.enum(['train', 'dev', 'test']).optional(),
+  /** First N dialogues of the source, in file order. Default: all. */
+  limit: z.coerce.number().int().positive().optional(),
+  convention: z.enum(CONVENTION_NAMES as [Convention, ...Convention[]]).default('trade'),
+  provider: z.enum(['openai', 'local']).optional(),
+  model: z.string().optional(),
+  baseUrl: z.string().url().optional(),
+  /** Slots shown to the labeller: the dialogue's domains (as generation) or all 30. Default dialogue. */
+  slots: z.enum(['dialogue', 'all']).default('dialogue'),
+  out: z.string().optional(),
+  json: z.boolean().default(false),
+});
+type Opts = z.infer<typeof AuditOptions>;
+
+/**
+ * `dst-synth audit-labels`: the simulator's labeller scored on real annotated dialogues
+ * (`audit/label-audit.ts`). Progress goes to stderr; the report (or one JSON line) to stdout.
+ */
+export function registerAuditLabels(program: Command): void {
+  program
+    .command('audit-labels')
+    .description("Score the simulator's own state labeller (prompt, decoding, checks) on real dialogues")
+    .requiredOption(
+      '--dialogues <path>',
+      'real annotated dialogues: a file or folder in any layout `eval --gold` reads',
+    )
+    .option('--split <split>', 'train | dev | test (default: from the file name, else everything)')
+    .option('--limit <n>', 'only the first n dialogues')
+    .option('--convention <name>', 'trade | sgd | luas', 'trade')
+    .option('--provider <name>', 'openai | local (default: openai when OPENAI_API_KEY is set, else local)')
+    .option('--model <name>', 'openai: model name; local: path of a .gguf file')
+    .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)')
+    .option(
+      '--slots <scope>',
+      "dialogue (the dialogue's domains, as generation) | all (30 slots)",
+      'dialogue',
+    )
+    .option('--out <dir>', 'folder for predictions, gold copy and report; rerun with it to resume')
+    .option('--json', 'print one JSON object {jga, turns, dialogues, raw, checked, …}')
+    .action(async (raw: Record<string, unknown>) => {
+      await runAudit(parseOptions(AuditOptions, raw));
+    });
+}
+
+/** Identifies what the saved turns depend on: model, slot scope and the labeller prompt itself. */
+function configKey(model: string, opts: Opts): string {
+  const slots = [{ slot: 'hotel-area', description: 'area', values: ['north'] }];
+  const prompt = labelPrompt({ history: [{ speaker: 'USER', text: 'x' }], previous: {}, slots });
+  const schema = JSON.stringify(z.toJSONSchema(labelDecodingSchema(slots)));
+  return createHash('sha256')
+    .update(JSON.stringify({ model, slots: opts.slots, prompt, schema }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+const slug = (s: string) =>
+  path
+    .basename(s)
+    .replace(/\.(gguf|zip|json)$/g, '')
+    .replace(/[^a-zA-Z0-9.-]+/g, '-');
+
+async function runAudit(opts: Opts): Promise<void> {
+  const source = path.resolve(opts.dialogues);
+  const split = opts.split ?? inferSplit(source);
+  const all = await loadDataset({ source, split });
+  const dialogues = opts.limit ? all.slice(0, opts.limit) : all;
+  if (!dialogues.length) throw new Error(`${source}: no dialogues to audit`);
+  const llm = createLlmClient({
+    provider: providerOf(opts.provider),
+    model: opts.model,
+    baseURL: opts.baseUrl,
+  });
+  try {
+    await preflight(llm);
+    const key = configKey(llm.model, opts);
+    const out =
+      opts.out ??
+      path.join(
+        loadSettings().DST_SYNTH_DATA_DIR,
+        'audits',
+        `${slug(llm.model)}-${slug(source)}-${key.slice(0, 6)}`,
+      );
+    const done = readAudited(out, key);
+    const turns = dialogues.reduce((n, d) => n + d.turns.filter((t) => t.speaker === 'USER').length, 0);
+    console.error(
+      `audit-labels: ${dialogues.length} dialogues, ${turns} user turns with ${llm.model}` +
+        (done.size ? ` (${done.size} dialogues already done in ${out}, reused)` : '') +
+        `; writing to ${out}`,
+    );
+    const view = progressView('audit');
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const audited = await runLabelAudit({
+      llm,
+      deps: { ontology: loadOntology(), db: loadVenueDb() },
+      dialogues,
+      convention: opts.convention,
+      slotScope: opts.slots,
+      done,
+      onDialogue: (d) => appendAudited(out, key, d),
+      onProgress: (p) =>
+        view.update(
+          p.turnsDone,
+          p.turnsTotal,
+          `turns, dialogue ${p.dialoguesDone}/${p.dialoguesTotal}, JGA raw ${pct(p.runningJga.raw)} checked ${pct(p.runningJga.checked)}` +
+            (p.secondsPerTurn
+              ? `, ${p.secondsPerTurn.toFixed(1)} s/turn, ETA ${Math.ceil(p.etaSeconds / 60)} min`
+              : ''),
+        ),
+    });
+    view.stop();
+    const report = scoreAudit(opts.convention, dialogues, audited);
+    const evalCommand = await writeAuditOutputs(out, dialogues, audited, report);
+    const json = {
+      ...report,
+      model: llm.model,
+      source,
+      split: split ?? null,
+      slots: opts.slots,
+      out,
+      evalCommand,
+    };
+    console.log(opts.json ? JSON.stringify(json) : formatAudit(report, llm.model, evalCommand));
+  } finally {
+    await llm.close?.();
+  }
+}
+
+function sideLine(name: string, s: AuditSide): string {
+  const f = (x: number) => `${(100 * x).toFixed(2)}%`.padStart(8);
+  return `  ${name.padEnd(14)}${f(s.score.jga)}${f(s.score.slotAccuracy)}${f(s.score.slotF1)}`;
+}
+
+export function formatAudit(r: AuditReport, model: string, evalCommand: string): string {
+  const domains = Object.entries(r.checked.score.perDomain).map(
+    ([d, s]) => `${d} ${(100 * s.jga).toFixed(1)}% (${s.turns})`,
+  );
+  const fixes = Object.entries(r.corrections)
+    .sort(([, a], [, b]) => b - a)
+    .map(([k, n]) => `${k} ${n}`);
+  return [
+    `label audit of ${model}: ${r.dialogues} dialogues, ${r.turns} user turns, convention ${r.convention}`,
+    `  ${''.padEnd(14)}     JGA slot acc  slot F1`,
+    sideLine('raw labeller', r.raw),
+    sideLine('after checks', r.checked),
+    `  per-domain JGA after checks: ${domains.join(', ') || '–'}`,
+    `  corrections by the checks (turn-level): ${fixes.join(', ') || 'none'}`,
+    `  invalid labeller answers: ${r.invalidAnswers}`,
+    `  most frequent errors per slot after checks (turn-level counts):`,
+    ...formatSlotErrors(r.checked.slotErrors),
+    `  most frequent errors per slot, raw labeller:`,
+    ...formatSlotErrors(r.raw.slotErrors, 5),
+    `  ${r.calls} labeller calls, ${r.secondsPerCall.toFixed(1)} s per call, tokens ${r.promptTokens} prompt + ${r.completionTokens} completion`,
+    `  rescore: ${evalCommand}`,
+  ].join('\n');
+}
