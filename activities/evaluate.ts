@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { dialogues, evaluations } from '../db/schema';
+import { newestImport } from '../db/newest-import';
+import { evaluations } from '../db/schema';
 import { goldAsPredictions } from '../metrics/write-gold';
 import { readPredictions, score } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
@@ -70,19 +71,8 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
   };
 }
 
-async function loadGold(db: Db, input: EvaluateInput): Promise<Dialogue[]> {
-  const rows = await db
-    .select({ content: dialogues.content })
-    .from(dialogues)
-    .where(and(eq(dialogues.dataset, input.dataset), eq(dialogues.split, input.split)))
-    .orderBy(asc(dialogues.dialogueId));
-  // Several imported versions of one split may coexist; the newest import wins per id.
-  const byId = new Map<string, Dialogue>();
-  for (const r of rows) {
-    const d = r.content as Dialogue;
-    byId.set(d.id, d);
-  }
-  return [...byId.values()];
+function loadGold(db: Db, input: EvaluateInput): Promise<Dialogue[]> {
+  return newestImport(db, input.dataset, input.split);
 }
 
 async function predictionsFor(input: EvaluateInput, gold: Dialogue[]) {

@@ -3,16 +3,13 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { generationTotals } from '../db/run-totals';
 import { datasets, dialogues, evaluations, models, runs } from '../db/schema';
+import { planMatrix } from '../training/matrix';
 import type { ReportData } from './report';
 
 export async function loadReportData(db: Db, runId: string): Promise<ReportData> {
   const [run] = await db.select().from(runs).where(eq(runs.id, runId));
   if (!run) throw new Error(`no run ${runId} in the database`);
-  const config = run.config as {
-    name?: string;
-    generation?: { goals?: number; llm?: { provider?: string; model?: string } };
-    data?: { test?: { dataset: string; split: string } };
-  };
+  const config = run.config;
   const genId = `${runId}-generate`;
   const totals = await generationTotals(db, genId);
   const gen: ReportData['generation'] = {
@@ -44,10 +41,7 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
     runId,
     name: config.name ?? runId,
     // The report is the run's last step: a running run at that step has finished its work.
-    status:
-      run.status === 'running' && (run.summary as { step?: string }).step === 'report'
-        ? 'completed'
-        : run.status,
+    status: run.status === 'running' && run.summary.step === 'report' ? 'completed' : run.status,
     generatedAt: new Date().toISOString(),
     generation: gen,
     datasets: files.map((f) => ({
@@ -59,11 +53,7 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
     models: [...ms]
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((m) => {
-        const s = m.summary as {
-          steps?: number;
-          trainLoss?: number;
-          curve?: Array<{ step: number; loss: number }>;
-        };
+        const s = m.summary;
         return {
           name: m.name,
           init: m.init,
@@ -80,8 +70,20 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
       slotAccuracy: e.slotAccuracy,
       slotF1: e.slotF1,
       turns: e.turns,
-      perDomain: (e.report as { perDomain?: Record<string, { jga: number; turns: number }> }).perDomain ?? {},
+      perDomain: e.report.perDomain,
+      dataset: e.dataset,
+      split: e.split,
     })),
     test: test ? `${test.dataset}/${test.split}` : 'unknown',
+    matrix: matrixOf(config),
   };
+}
+
+/** The run's experiment matrix, planned from its stored config (none for odd configs). */
+function matrixOf(config: unknown): ReportData['matrix'] {
+  try {
+    return planMatrix(config as Parameters<typeof planMatrix>[0]);
+  } catch {
+    return undefined;
+  }
 }
