@@ -17,6 +17,7 @@ import type { PipelineConfig } from '../activities/pipeline-config';
 import type { ScoreReport } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
 import type { Goal } from '../simulator/goal-types';
+import type { RoleUsageTotals } from '../simulator/role-usage';
 import type { Session } from '../simulator/session';
 import type { CheckFailure, DialogueOutcome } from '../simulator/types';
 
@@ -188,6 +189,8 @@ export const generationAttempts = pgTable(
     promptTokens: integer('prompt_tokens').notNull(),
     completionTokens: integer('completion_tokens').notNull(),
     costUsd: doublePrecision('cost_usd').notNull(),
+    /** Calls, prompt/evaluated/completion tokens and milliseconds per simulator role. */
+    roleUsage: jsonb('role_usage').$type<RoleUsageTotals>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('generation_attempts_key').on(t.runId, t.goalIndex, t.attempt)],
