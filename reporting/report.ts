@@ -4,6 +4,8 @@
  * and Markdown out (`reporting/load.ts` reads the data from Postgres).
  */
 import { TRACKED_DOMAINS } from '../multiwoz/types';
+import type { MatrixPlan } from '../training/matrix';
+import { matrixMarkdown } from './matrix';
 import { PAPER } from './paper';
 import { barChart, esc, lineChart } from './svg';
 
@@ -44,8 +46,13 @@ export interface ReportData {
     slotF1: number;
     turns: number;
     perDomain: Record<string, { jga: number; turns: number }>;
+    /** The test data scored (absent in old reports). */
+    dataset?: string;
+    split?: string;
   }>;
   test: string;
+  /** The run's experiment matrix: the Results tables per experiment kind. */
+  matrix?: MatrixPlan;
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(2));
@@ -58,27 +65,9 @@ function conventions(d: ReportData): string[] {
   return [...new Set(d.scores.map((s) => s.convention))];
 }
 
-/** Markdown tables: the headline comparison a paper would print. */
-export function reportMarkdown(d: ReportData): string {
-  const g = d.generation;
+/** Baseline vs two-stage by model name (reports written before the experiment matrix). */
+function resultsWithoutMatrix(d: ReportData): string[] {
   const lines = [
-    `# dst-synth run ${d.runId} (${d.name})`,
-    '',
-    `Status: ${d.status}. Test data: ${d.test}. Generated ${d.generatedAt}.`,
-    '',
-    '## Data made',
-    '',
-    '| goals | done | accepted | rejected | acceptance | dialogues | turns | LLM calls | tokens (prompt + completion) | cost (USD) | LLM |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    `| ${g.goals} | ${g.done} | ${g.accepted} | ${g.rejected} | ${g.done ? ((100 * g.accepted) / g.done).toFixed(1) + '%' : '–'} | ${g.dialogues} | ${g.turns} | ${g.calls} | ${g.promptTokens} + ${g.completionTokens} | ${g.costUsd.toFixed(4)} | ${g.model} |`,
-    '',
-    'Rejected goals by reason: ' +
-      (Object.entries(g.reasons)
-        .map(([r, n]) => `${r} ${n}`)
-        .join(', ') || 'none'),
-    '',
-    '## Results (JGA %, slot F1 %)',
-    '',
     '| convention | baseline JGA | two-stage JGA | Δ | baseline slot F1 | two-stage slot F1 | turns |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
@@ -113,6 +102,33 @@ export function reportMarkdown(d: ReportData): string {
   );
   for (const r of PAPER.rows)
     lines.push(`| ${r.setting} | ${r.baseline.toFixed(2)} | ${r.twoStage.toFixed(2)} |`);
+  return lines;
+}
+
+/** Markdown tables: the headline comparison a paper would print. */
+export function reportMarkdown(d: ReportData): string {
+  const g = d.generation;
+  const lines = [
+    `# dst-synth run ${d.runId} (${d.name})`,
+    '',
+    `Status: ${d.status}. Test data: ${d.test}. Generated ${d.generatedAt}.`,
+    '',
+    '## Data made',
+    '',
+    '| goals | done | accepted | rejected | acceptance | dialogues | turns | LLM calls | tokens (prompt + completion) | cost (USD) | LLM |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| ${g.goals} | ${g.done} | ${g.accepted} | ${g.rejected} | ${g.done ? ((100 * g.accepted) / g.done).toFixed(1) + '%' : '–'} | ${g.dialogues} | ${g.turns} | ${g.calls} | ${g.promptTokens} + ${g.completionTokens} | ${g.costUsd.toFixed(4)} | ${g.model} |`,
+    '',
+    'Rejected goals by reason: ' +
+      (Object.entries(g.reasons)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ') || 'none'),
+    '',
+    '## Results (JGA %, slot F1 %)',
+    '',
+  ];
+  if (d.matrix) lines.push(...matrixMarkdown(d.matrix, d.scores, conventions(d)));
+  else lines.push(...resultsWithoutMatrix(d));
   lines.push(
     '',
     '## Training',

@@ -73,7 +73,7 @@ test('import → generate → assemble → baseline ∥ stage 1 → 2 → evalua
   expect(Number(rows.rows[0]!.n)).toBe(6);
   const html = readFileSync(result.report.html, 'utf8');
   expect(html).toContain('<svg');
-  expect(html).toMatch(/baseline JGA/);
+  expect(html).toMatch(/All real vs generated → real/);
   expect(readFileSync(result.report.markdown, 'utf8')).toMatch(/\| trade \| \d+\.\d\d \| \d+\.\d\d \|/);
   await recordHistory(handle, 'pipeline');
 }, 600_000);
