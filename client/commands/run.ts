@@ -10,7 +10,9 @@ import { createLlmClient } from '../../llm/config';
 import { preflight } from '../../llm/errors';
 import { pipelineProgressQuery } from '../../workflows/pipeline';
 import { parseGenerationConfig } from '../generation';
+import { formatMatrix, matrixJson } from '../matrix-view';
 import { loadPipelineConfig, startPipeline } from '../pipeline';
+import { planMatrix } from '../../training/matrix';
 import { parseOptions } from '../options';
 import { connectClient, workflowUiUrl } from '../temporal';
 import { formatPlan } from './generate';
@@ -19,7 +21,7 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description(
-      'Start the whole pipeline (import → generate → assemble → train baseline ∥ stage 1 → 2 → evaluate → report)',
+      'Start the whole pipeline (import → generate → assemble → train and evaluate the experiment matrix → report)',
     )
     .requiredOption(
       '--config <file>',
@@ -27,12 +29,24 @@ export function registerRun(program: Command): void {
     )
     .option('--run-id <id>', 'run id (default: <name>-<time>)')
     .option('--no-wait', 'start and return the run id')
+    .option('--dry-run', 'print the experiment matrix (sets, sizes, models, order) and start nothing')
+    .option('--json', 'with --dry-run: the matrix as one JSON object')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(
-        z.object({ config: z.string(), runId: z.string().optional(), wait: z.boolean().default(true) }),
+        z.object({
+          config: z.string(),
+          runId: z.string().optional(),
+          wait: z.boolean().default(true),
+          dryRun: z.boolean().default(false),
+          json: z.boolean().default(false),
+        }),
         raw,
       );
       const config = loadPipelineConfig(opts.config);
+      if (opts.dryRun || opts.json) {
+        console.log(opts.json ? JSON.stringify(matrixJson(config)) : formatMatrix(config));
+        return;
+      }
       const settings = loadSettings();
       const runId =
         opts.runId ?? `${config.name}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
@@ -42,7 +56,7 @@ export function registerRun(program: Command): void {
         ),
       );
       console.log(
-        `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,
+        `  then: train ${planMatrix(config).trainings.length} models of the experiment matrix (${config.training.tiny ? 'tiny CPU model' : config.training.init}; see --dry-run), evaluate (${config.conventions.join(', ')}), report`,
       );
       const llm = createLlmClient(config.generation.llm);
       try {
