@@ -32,9 +32,12 @@ export const GenerationConfigSchema = z
     concurrency: z.number().int().min(1).max(1000).default(8),
     /**
      * Seconds without a heartbeat before a dialogue activity counts as lost (its worker died)
-     * and is retried elsewhere, resuming from its saved session. Default 60.
+     * and is retried elsewhere, resuming from its saved session. A dead worker's dialogues hold
+     * their slots this long, so it is what a worker crash costs the run. The activity
+     * heartbeats every 2 s, during LLM calls too (a slow call is not a dead worker), and the
+     * worker sends one every 3 s at most. Default 15.
      */
-    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(60),
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(15),
     /** LLM budget per worker process: requests and tokens per minute. Default: none. */
     rpm: z.number().positive().optional(),
     tpm: z.number().positive().optional(),

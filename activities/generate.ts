@@ -1,11 +1,13 @@
 /**
  * Generation activities. `simulateDialogue` is the unit of work: one goal, up to its attempts,
- * with the session saved in Postgres after every completed turn so that a retry (crash, rate
- * limit, timeout) resumes mid-dialogue. Every write is keyed by (run, goal, attempt) and idempotent.
+ * with the session saved in Postgres after every LLM call so that a retry (crash, rate limit,
+ * timeout) resumes mid-dialogue and repeats at most the call in flight. Every write is keyed by
+ * (run, goal, attempt) and idempotent; an attempt is recorded once, by whichever activity
+ * attempt finishes it first (a zombie that outlived its heartbeat timeout changes nothing).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { generationTotals } from '../db/run-totals';
 import {
@@ -53,7 +55,13 @@ export interface GenerationActivityDeps {
 /** Failure types the generation workflows must not retry. */
 export const GENERATION_FAILURE = { NO_RUN: 'NoSuchRun', NO_GOAL: 'NoSuchGoal' } as const;
 
-const HEARTBEAT_EVERY_MS = 5_000;
+/**
+ * Heartbeat period: a fifth of the activity's heartbeat timeout, at most 2 s. The timer runs
+ * during LLM calls too, so a slow call (a local model on CPU: 10-30 s) is not a dead worker.
+ */
+export function heartbeatEveryMs(heartbeatTimeoutMs: number | undefined): number {
+  return Math.max(100, Math.min(2_000, (heartbeatTimeoutMs ?? 10_000) / 5));
+}
 
 export function createGenerationActivities(deps: GenerationActivityDeps) {
   const { db, resources } = deps;
@@ -197,7 +205,7 @@ async function simulateOne(
   { runId, goalIndex }: SimulateDialogueInput,
 ): Promise<DialogueResult> {
   const ctx = Context.current();
-  const goalRow = await loadGoal(db, runId, goalIndex);
+  let goalRow = await loadGoal(db, runId, goalIndex);
   if (goalRow.status !== GOAL_STATUS.PENDING) return resultFromRow(goalRow);
   const train = await resources.training(c.train);
   const deps = {
@@ -207,56 +215,59 @@ async function simulateOne(
     stats: train.stats,
   };
   const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts };
-  const saved = await savedSession(db, runId, goalIndex);
-  const resumedSteps = saved && saved.attempt > goalRow.attempts ? saved.steps : 0;
-  let steps = resumedSteps;
-  let session: Session =
-    saved && saved.attempt > goalRow.attempts
-      ? (saved.session as Session)
-      : startSession(
-          { goal: goalRow.goal as Goal, goalIndex, attempt: goalRow.attempts + 1, seed: c.seed },
-          train.stats,
-        );
-  const beat = () => ctx.heartbeat({ attempt: session.attempt, steps });
-  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+  let progress = { attempt: goalRow.attempts + 1, steps: 0 };
+  const beat = () => ctx.heartbeat(progress);
+  const timer = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));
+  let resumedSteps: number | undefined;
   try {
     for (;;) {
+      const saved = await savedSession(db, runId, goalIndex);
+      const resume = saved && saved.attempt > goalRow.attempts ? saved : undefined;
+      resumedSteps ??= resume?.steps ?? 0;
+      let steps = resume?.steps ?? 0;
+      let session: Session = resume
+        ? (resume.session as Session)
+        : startSession(
+            { goal: goalRow.goal as Goal, goalIndex, attempt: goalRow.attempts + 1, seed: c.seed },
+            train.stats,
+          );
       while (session.next !== STEP.DONE) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled between LLM calls');
         session = await stepSession(session, deps, opts);
         steps++;
-        // Saved at every completed turn (a user turn is up to three calls: say, paraphrase,
-        // label), so a retry never repeats a call of a completed turn; mid-turn steps are not
-        // worth a write each.
-        if (!session.pending) await saveSession(sessionDb, runId, session, steps);
+        // Saved after every call (on the async-commit pool: a few ms), so a retry repeats at
+        // most the call in flight at a crash.
+        await saveSession(sessionDb, runId, session, steps);
+        progress = { attempt: session.attempt, steps };
         beat();
       }
       const outcome = sessionOutcome(session);
       const last = outcome.accepted || session.attempt >= c.maxAttempts;
       await recordAttempt(db, runId, c, session, outcome, last);
-      if (last) return resultFromRow(await loadGoal(db, runId, goalIndex), resumedSteps);
-      session = startSession(
-        { goal: session.goal, goalIndex, attempt: session.attempt + 1, seed: c.seed },
-        train.stats,
-      );
-      steps = 0;
+      // From the database, not from this attempt: another activity attempt may have recorded it.
+      goalRow = await loadGoal(db, runId, goalIndex);
+      if (goalRow.status !== GOAL_STATUS.PENDING) return resultFromRow(goalRow, resumedSteps);
     }
   } finally {
     clearInterval(timer);
   }
 }
 
-/** One transaction: the attempt, the dialogue if accepted, the goal's status and sums. */
-async function recordAttempt(
+/**
+ * One transaction: the attempt, the dialogue if accepted, the goal's status and sums. Only
+ * the first to record an attempt writes (false when another activity attempt was first), and
+ * the goal row only moves forward (a zombie finishing an older attempt cannot set it back).
+ */
+export async function recordAttempt(
   db: Db,
   runId: string,
   c: GenerationConfig,
   s: Session,
   o: DialogueOutcome,
   last: boolean,
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx
       .insert(generationAttempts)
       .values({
         runId,
@@ -271,7 +282,9 @@ async function recordAttempt(
         completionTokens: o.usage.completionTokens,
         costUsd: o.usage.costUsd,
       })
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ attempt: generationAttempts.attempt });
+    if (!inserted.length) return false;
     const id = generatedId(c.seed, s.goalIndex);
     if (o.accepted) {
       const d = asDialogue(id, o);
@@ -316,9 +329,22 @@ async function recordAttempt(
         costUsd: Number(u?.cost ?? 0),
         updatedAt: sql`now()`,
       })
-      .where(and(eq(generationGoals.runId, runId), eq(generationGoals.goalIndex, s.goalIndex)));
+      .where(
+        and(
+          eq(generationGoals.runId, runId),
+          eq(generationGoals.goalIndex, s.goalIndex),
+          lt(generationGoals.attempts, s.attempt),
+        ),
+      );
     await tx
       .delete(generationSessions)
-      .where(and(eq(generationSessions.runId, runId), eq(generationSessions.goalIndex, s.goalIndex)));
+      .where(
+        and(
+          eq(generationSessions.runId, runId),
+          eq(generationSessions.goalIndex, s.goalIndex),
+          lte(generationSessions.attempt, s.attempt),
+        ),
+      );
+    return true;
   });
 }

@@ -39,6 +39,9 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         taskQueue,
         activities,
         maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 10,
+        // Heartbeats reach the server every 3 s at most (default: 0.8 × the heartbeat timeout),
+        // so a short timeout (a dead worker noticed in ~15 s) still has margin for a busy CPU.
+        maxHeartbeatThrottleInterval: '3 seconds',
         ...(taskQueue === TASK_QUEUE.LLM && opts.llmQueueActivitiesPerSecond
           ? { maxTaskQueueActivitiesPerSecond: opts.llmQueueActivitiesPerSecond }
           : {}),

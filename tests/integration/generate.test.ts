@@ -13,7 +13,9 @@ import {
   resumeGeneration,
   startGeneration,
 } from '../../client/generation';
+import { sql } from 'drizzle-orm';
 import { createLlmClient } from '../../llm/config';
+import { ROLE } from '../../simulator/prompts';
 import { bundleWorkflows, createWorkers } from '../../worker';
 import { recordHistory } from '../helpers/histories';
 import { ok200, runFacts } from '../helpers/generation';
@@ -153,6 +155,49 @@ test('an invalid key mid-run stops the run with a clear error; resumable once fi
   expect(totals.done).toBe(20);
   expect((await runFacts(db.handle.db, runId)).done).toBe(20);
 }, 240_000);
+
+test('a call failing mid-turn (the label after say + paraphrase): the retry repeats no answered call', async () => {
+  server.reset();
+  const scripted = scriptedRoles();
+  let failed = 0;
+  // The first labeller call fails (HTTP 500): its turn's user and paraphrase calls were answered.
+  server.setResponder((req) => {
+    if (req.role === ROLE.LABELLER && ++failed === 1) throw new Error('injected failure');
+    return scripted(req);
+  });
+  try {
+    const runId = 'gen-test-midturn';
+    const totals = await (await startGeneration(env.client, runId, config(1, { concurrency: 1 }))).result();
+    expect(totals.done).toBe(1);
+    expect(failed).toBeGreaterThan(1);
+    const [row] = await db.handle.db
+      .execute<{ calls: number }>(sql`select calls from generation_goals where run_id = ${runId}`)
+      .then((r) => r.rows);
+    // Every answered call is in the goal's sums exactly once: the retry resumed after the paraphrase.
+    expect(Number(row!.calls)).toBe(ok200(server));
+  } finally {
+    server.setResponder(scriptedRoles());
+  }
+}, 120_000);
+
+test('an LLM call longer than the heartbeat timeout is not a dead worker: no retry, no repeated call', async () => {
+  server.reset();
+  server.delay(5_000, { times: 1 });
+  const runId = 'gen-test-slowcall';
+  const t0 = Date.now();
+  const totals = await (
+    await startGeneration(env.client, runId, config(1, { concurrency: 1, heartbeatTimeoutSeconds: 2 }))
+  ).result();
+  expect(Date.now() - t0).toBeGreaterThan(5_000);
+  expect(totals.done).toBe(1);
+  const facts = await runFacts(db.handle.db, runId);
+  expect(facts.recordedCalls).toBe(ok200(server));
+  // Every activity ran once: a timed-out one would have been retried (and its slow call repeated).
+  const history = await env.client.workflow.getHandle(`${runId}-batch-0`).fetchHistory();
+  const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+  expect(started.length).toBeGreaterThan(0);
+  expect(started.every((e) => e.activityTaskStartedEventAttributes!.attempt === 1)).toBe(true);
+}, 120_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
