@@ -53,6 +53,14 @@ export type RunConfig = Partial<PipelineConfig> & Partial<GenerationConfig> & Pa
 /** A run's summary: generation totals, import progress, or the pipeline's current step. */
 export type RunSummary = Partial<GenerationTotals> & Partial<ImportProgress> & { step?: string };
 
+/**
+ * An evaluation's full report: a `ScoreReport` from `metrics/score.ts`, or another scorer's
+ * (the label audit) with the same headline numbers; `perDomain` when the scorer has it.
+ */
+export type StoredScoreReport = Pick<ScoreReport, 'jga' | 'slotAccuracy' | 'slotF1' | 'turns'> & {
+  perDomain?: ScoreReport['perDomain'];
+};
+
 /** A trained (or failed) model's summary, as the training activity writes it. */
 export interface ModelSummary {
   steps?: number;
@@ -129,7 +137,7 @@ export const evaluations = pgTable(
     slotF1: doublePrecision('slot_f1').notNull(),
     turns: integer('turns').notNull(),
     /** Full report: per-domain JGA, missing predictions, … */
-    report: jsonb('report').$type<ScoreReport>().notNull(),
+    report: jsonb('report').$type<StoredScoreReport>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

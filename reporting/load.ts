@@ -70,7 +70,7 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
       slotAccuracy: e.slotAccuracy,
       slotF1: e.slotF1,
       turns: e.turns,
-      perDomain: e.report.perDomain,
+      perDomain: e.report.perDomain ?? {},
       dataset: e.dataset,
       split: e.split,
     })),
