@@ -281,6 +281,7 @@ export async function recordAttempt(
         promptTokens: o.usage.promptTokens,
         completionTokens: o.usage.completionTokens,
         costUsd: o.usage.costUsd,
+        roleUsage: o.usage.byRole ?? null,
       })
       .onConflictDoNothing()
       .returning({ attempt: generationAttempts.attempt });

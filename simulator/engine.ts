@@ -20,6 +20,7 @@ import {
   userPrompt,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
+import { meteredClient } from './role-usage';
 import { createRng, deriveSeed, type Rng } from './rng';
 import { STEP, currentState, emptyUsage, type Session, type SessionUserTurn } from './session';
 import { entityName, groundAnswer, history, planSystemTurn } from './system-policy';
@@ -297,8 +298,10 @@ export async function stepSession(
   if (session.next === STEP.DONE) return session;
   const s = structuredClone(session);
   const rng = createRng(s.rng);
+  // Per-role accounting, and one KV-cache conversation per (goal, attempt, role) on local models.
+  const llm = meteredClient(deps.llm, `${s.goalIndex}/${s.attempt}`, (s.usage.byRole ??= {}));
   try {
-    await STEPS[s.next as keyof typeof STEPS](s, deps, opts, rng);
+    await STEPS[s.next as keyof typeof STEPS](s, { ...deps, llm }, opts, rng);
   } catch (err) {
     if (!(err instanceof InvalidLlmOutputError)) throw err;
     addUsage(s, { usage: err.usage, costUsd: err.costUsd, calls: err.calls });

@@ -19,7 +19,13 @@ export interface RoleUsage {
 /** Role name → its totals. Plain JSON (sessions, heartbeats, the database). */
 export type RoleUsageTotals = Record<string, RoleUsage>;
 
-const empty = (): RoleUsage => ({ calls: 0, promptTokens: 0, evaluatedTokens: 0, completionTokens: 0, ms: 0 });
+const empty = (): RoleUsage => ({
+  calls: 0,
+  promptTokens: 0,
+  evaluatedTokens: 0,
+  completionTokens: 0,
+  ms: 0,
+});
 
 /** Adds one call (a structured retry counts as its `calls`) to `totals`, in place. */
 export function addRoleCall(
@@ -91,6 +97,7 @@ export function formatRoleTable(totals: RoleUsageTotals): string {
     u.ms ? ((1000 * u.completionTokens) / u.ms).toFixed(1) : '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }

@@ -6,7 +6,7 @@ import type { PipelineConfig } from '../../activities/pipeline-config';
 import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
-import { BUNDLED_LOCAL_MODEL, createLlmClient } from '../../llm/config';
+import { createLlmClient } from '../../llm/config';
 import { preflight } from '../../llm/errors';
 import { createWorkers } from '../../worker';
 import { parseOptions, ServiceOptions } from '../options';
@@ -52,7 +52,10 @@ export function registerDemo(program: Command): void {
       '--provider <name>',
       "openai | local (default: the config's; openai when --model and OPENAI_API_KEY are given)",
     )
-    .option('--model <name>', 'LLM model name (openai) or .gguf path (local)')
+    .option(
+      '--model <name>',
+      'LLM model name (openai); local: a catalogued name (qwen2.5-coder-1.5b-instruct, the default; smollm2-135m-instruct) or a .gguf path',
+    )
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)')
     .option('--keep-running', 'keep services and worker up afterwards (browse the Web UI), until Ctrl-C')
     .option('--headless', 'no Temporal Web UI')
@@ -61,11 +64,6 @@ export function registerDemo(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(DemoOptions, raw);
       const config = withLlm(loadPipelineConfig(path.resolve(opts.config)), opts);
-      if (config.generation.llm.model === BUNDLED_LOCAL_MODEL) {
-        console.log(
-          'note: the bundled Gemma 3 270M is a pre-trained base model that cannot role-play: this run exercises the whole pipeline, but its generated dialogues and scores are not meaningful. Configure an endpoint or an instruction-tuned GGUF for real data.',
-        );
-      }
       console.log(formatPlan(parseGenerationConfig(config.generation)));
       console.log(
         `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,

@@ -150,7 +150,14 @@ export function formatSummary(s: LocalRunSummary, out: string): string {
     `  corrected labels in accepted dialogues:${fixes.length ? '\n' + fixes.join('\n') : ' none'}`,
     `  LLM calls ${s.usage.calls}, tokens ${s.usage.promptTokens} prompt + ${s.usage.completionTokens} completion, cost $${s.usage.costUsd.toFixed(4)}`,
     `  ${s.seconds.toFixed(1)} s (${perDialogue.toFixed(1)} s per goal${s.accepted ? `, ${(s.seconds / 60 / s.accepted).toFixed(1)} min per accepted dialogue` : ''})`,
-    ...(s.usage.byRole ? ['  per role:', ...formatRoleTable(s.usage.byRole).split('\n').map((l) => `    ${l}`)] : []),
+    ...(s.usage.byRole
+      ? [
+          '  per role:',
+          ...formatRoleTable(s.usage.byRole)
+            .split('\n')
+            .map((l) => `    ${l}`),
+        ]
+      : []),
     `  written to ${out} (multiwoz22/, data.json, accepted.jsonl, rejected.jsonl, summary.json)`,
   ].join('\n');
 }

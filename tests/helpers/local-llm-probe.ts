@@ -35,16 +35,31 @@ async function main(modelPath: string) {
       maxTokens: 8,
     });
     const chatMs = Date.now() - t;
-    return { loadMs, structured, structuredMs, chat, chatMs };
+    // Same conversation key, a longer prompt with the same start: only the new tokens are evaluated.
+    const turn = (extra: string) =>
+      client.chat({
+        role: 'user',
+        cacheKey: 'probe/user',
+        maxTokens: 4,
+        messages: [
+          { role: 'system', content: 'You are a visitor talking to a travel agent in Cambridge. '.repeat(4) },
+          { role: 'user', content: `Agent: Hello, how can I help?${extra}` },
+        ],
+      });
+    const cold = await turn('');
+    const warm = await turn(' Visitor: I need a hotel. Agent: Which area?');
+    return { loadMs, structured, structuredMs, chat, chatMs, cold: cold.usage, warm: warm.usage };
   } finally {
     await client.close();
   }
 }
 
-main(process.argv[2] ?? '').then(
-  (r) => process.stdout.write(JSON.stringify(r)),
-  (err: unknown) => {
-    process.stdout.write(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  main(process.argv[2] ?? '').then(
+    (r) => process.stdout.write(JSON.stringify(r)),
+    (err: unknown) => {
+      process.stdout.write(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+      process.exitCode = 1;
+    },
+  );
+}

@@ -178,3 +178,26 @@ test('a wrong API key stops simulate before any dialogue, with a clear message',
   expect(gen.output()).toMatch(/rejected the API key \(401\)/);
   expect(gen.output()).not.toMatch(/run .* started/);
 }, 60_000);
+
+test('per-role accounting: every call is counted under its role, and the roles sum to the totals', async () => {
+  const { runs, summary } = await run(goals.slice(0, 4));
+  const byRole = summary.usage.byRole!;
+  expect(Object.keys(byRole).sort()).toEqual(['labeller', 'paraphraser', 'system', 'user']);
+  const sum = (f: (u: (typeof byRole)[string]) => number) =>
+    Object.values(byRole).reduce((n, u) => n + f(u), 0);
+  expect(sum((u) => u.calls)).toBe(summary.usage.calls);
+  expect(sum((u) => u.promptTokens)).toBe(summary.usage.promptTokens);
+  expect(sum((u) => u.completionTokens)).toBe(summary.usage.completionTokens);
+  // The loopback server reports no cached tokens: everything counts as evaluated.
+  expect(sum((u) => u.evaluatedTokens)).toBe(summary.usage.promptTokens);
+  for (const u of Object.values(byRole)) expect(u.ms).toBeGreaterThan(0);
+  // One user call per user turn of every attempt; the server saw exactly the counted calls.
+  const userTurns = runs
+    .flatMap((r) => r.attempts)
+    .flatMap((a) => a.turns)
+    .filter((t) => t.speaker === 'USER');
+  expect(byRole.user!.calls).toBe(userTurns.length);
+  expect(server.requests.filter((r) => r.status === 200).length).toBe(summary.usage.calls);
+  // Stored per dialogue too.
+  for (const a of runs.flatMap((r) => r.attempts)) expect(a.usage.byRole?.user?.calls).toBeGreaterThan(0);
+});
