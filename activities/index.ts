@@ -1,9 +1,11 @@
 import type { Db } from '../db/client';
+import type { DevicePool } from '../training/devices';
 import { createEvaluateActivities } from './evaluate';
 import { createGenerationActivities } from './generate';
 import { createGenerationResources, type GenerationResources } from './generate-resources';
 import { createImportActivities } from './import';
 import { createAssembleActivities } from './assemble';
+import { createAuditActivities } from './audit';
 import { createPipelineRunActivities } from './pipeline-run';
 import { createReportActivities } from './report';
 import { createTrainActivities } from './train';
@@ -14,22 +16,26 @@ export interface ActivityDeps {
   downloadDir: string;
   /** Pool for saving in-progress dialogues (see `GenerationActivityDeps.sessionDb`). Default `db`. */
   sessionDb?: Db;
+  /** The worker's training devices (`training/devices.ts`). Default: one CPU device. */
+  devices?: DevicePool;
   /** Worker-wide caches for generation (venues, training data, LLM clients). Default: fresh ones. */
   generation?: GenerationResources;
 }
 
 /** Every activity of dst-synth, built from injected dependencies (no module singletons). */
 export function createActivities(deps: ActivityDeps) {
+  const resources = deps.generation ?? createGenerationResources();
   return {
+    ...createAuditActivities({ db: deps.db, resources }),
     ...createImportActivities({ db: deps.db, downloadDir: deps.downloadDir }),
     ...createEvaluateActivities({ db: deps.db }),
     ...createAssembleActivities({ db: deps.db }),
-    ...createTrainActivities({ db: deps.db }),
+    ...createTrainActivities({ db: deps.db, devices: deps.devices }),
     ...createPipelineRunActivities({ db: deps.db }),
     ...createReportActivities({ db: deps.db }),
     ...createGenerationActivities({
       db: deps.db,
-      resources: deps.generation ?? createGenerationResources(),
+      resources,
       sessionDb: deps.sessionDb,
     }),
   };

@@ -82,6 +82,23 @@ export const PipelineConfigSchema = z
       .array(z.enum(['trade', 'sgd', 'luas']))
       .min(1)
       .default(['trade', 'sgd', 'luas']),
+    /**
+     * Optional label audit (`audit-labels` as a step on the llm queue): the generation LLM's
+     * labeller scored on real annotated dialogues, so the report states its label accuracy.
+     * Absent: no audit.
+     */
+    audit: z
+      .object({
+        /** Real dialogues to label (imported first). Default: `data.test`. */
+        dataset: RealDataset.optional(),
+        split: Split.optional(),
+        /** The first `limit` dialogues by id. Default 20. */
+        limit: z.number().int().positive().default(20),
+        /** Slots shown to the labeller: the dialogue's domains (as generation) or all 30. Default `dialogue`. */
+        slots: z.enum(['dialogue', 'all']).default('dialogue'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -17,6 +17,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createAssembleActivities } from '../activities/assemble';
+import type { createAuditActivities } from '../activities/audit';
 import type { createEvaluateActivities } from '../activities/evaluate';
 import type { EvaluationSummary } from '../activities/evaluate-types';
 import type { createPipelineRunActivities } from '../activities/pipeline-run';
@@ -65,6 +66,21 @@ function gpuActivities(heartbeatSeconds: number) {
   });
 }
 
+// The optional label audit (config `audit`): LLM-bound, so on the llm queue. Heartbeats come
+// once per labelled turn, which a busy CPU-only model can take minutes over.
+const llmAudit = proxyActivities<ReturnType<typeof createAuditActivities>>({
+  taskQueue: TASK_QUEUE.LLM,
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '10 minutes',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['NoGoldData', 'InvalidDataset'],
+  },
+});
+
 export interface PipelineInput {
   runId: string;
   config: PipelineConfig;
@@ -110,6 +126,25 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         }),
       ),
     );
+
+    // Beside generation and training; awaited before the report. A failure is kept (not left
+    // unhandled) and rethrown there.
+    const audit = config.audit
+      ? llmAudit
+          .auditLabels({
+            runId,
+            llm: config.generation.llm,
+            dataset: config.audit.dataset ?? config.data.test.dataset,
+            split: config.audit.split ?? config.data.test.split,
+            limit: config.audit.limit,
+            conventions: config.conventions,
+            slots: config.audit.slots,
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+      : undefined;
 
     await enter('generate');
     const generationRunId = `${runId}-generate`;
@@ -203,6 +238,9 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       }),
       evaluated,
     ]);
+
+    const auditError = await audit;
+    if (auditError) throw auditError;
 
     await enter('report');
     const report = await data.writeReport({ runId, outDir: `${workDir}/report` });
