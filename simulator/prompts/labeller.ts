@@ -9,11 +9,12 @@
  * Slots:
  * - hotel-area (area of the hotel): centre, east, north, south, west, dontcare
  * - hotel-name (name of the hotel)
- * Previous state: {"hotel-area":"north"}
  * Dialogue:
  * USER: …
  * SYSTEM: …
  * USER: …
+ *
+ * Previous state: {"hotel-area":"north"}
  * ```
  *
  * A slot line is `- <slot> (<description>)`, followed by `: <values>` (comma-separated, with
@@ -66,10 +67,11 @@ export function labelPrompt(input: LabelPromptInput): ChatMessage[] {
   const body = [
     'Slots:',
     ...input.slots.map(slotLine),
-    `Previous state: ${JSON.stringify(input.previous)}`,
     'Dialogue:',
     ...input.history.map((l) => `${l.speaker}: ${l.text}`),
     '',
+    // After the dialogue, which only grows: a local model then reuses the cached prompt prefix.
+    `Previous state: ${JSON.stringify(input.previous)}`,
     'Answer as JSON {"state": {...}}: the previous state plus what the last USER turn adds or changes.',
   ];
   return [

@@ -1,0 +1,90 @@
+/**
+ * Local-LLM generation benchmark (issue 8): the default local model on this machine, N goals
+ * with a fixed seed, simulated in this process (no Temporal), once per mode, in one run:
+ *
+ *   npx tsx bench/local-llm.bench.ts [goals=3] [seed=3] [modes=single,pooled] [model=<name|path>]
+ *
+ * Modes (the switch that allows a same-run comparison):
+ * - `single`: the previous code path — one KV-cache sequence for every role and dialogue, so
+ *   each call re-evaluates most of its prompt (user, system, labeller prompts alternate).
+ * - `pooled`: one sequence per (goal, attempt, role), least recently used reassigned: a role's
+ *   next call evaluates only the tokens its prompt added since its last call.
+ * Prints accepted dialogues per hour, minutes per accepted dialogue, and per role: calls,
+ * evaluated vs total prompt tokens, completion tokens/s and seconds per call.
+ */
+import path from 'node:path';
+import { createLocalLlamaClient } from '../llm/local';
+import { resolveLocalModel } from '../llm/local-model';
+import { loadDataset } from '../multiwoz/loaders';
+import { loadOntology } from '../multiwoz/ontology';
+import { multiwozDir } from '../multiwoz/paths';
+import { loadVenueDb } from '../multiwoz/venues';
+import { sampleGoals } from '../simulator/goals';
+import { estimateRevealStats } from '../simulator/reveal';
+import { formatRoleTable } from '../simulator/role-usage';
+import { simulateLocally } from '../simulator/run-local';
+
+const MODES = { single: { sequences: 1 }, pooled: { sequences: 8 } } as const;
+type Mode = keyof typeof MODES;
+
+async function main() {
+  const [goalsArg, seedArg, modesArg, modelArg] = process.argv.slice(2);
+  const goalsN = Number(goalsArg ?? 3);
+  const seed = Number(seedArg ?? 3);
+  const modes = (modesArg ?? 'single,pooled').split(',') as Mode[];
+  const modelPath = resolveLocalModel(modelArg);
+  const train = await loadDataset({
+    source: path.join(multiwozDir(), '2.1/train-dev-test.star-tsv.zip'),
+    split: 'train',
+  });
+  const db = loadVenueDb();
+  const ontology = loadOntology();
+  const stats = estimateRevealStats(train);
+  const goals = sampleGoals({ count: goalsN, seed, trainDialogues: train, deps: { db, ontology } });
+  const rows: string[][] = [
+    ['mode', 'goals', 'accepted', 'user turns/dlg', 'minutes', 'min/accepted', 'accepted/h', 'calls', 'evaluated/prompt'],
+  ];
+  const details: string[] = [];
+  for (const mode of modes) {
+    const llm = createLocalLlamaClient({ modelPath, temperature: 0.5, maxTokens: 512, ...MODES[mode] });
+    await llm.preflight?.(); // model load is not generation time
+    try {
+      const { runs, summary } = await simulateLocally(
+        goals,
+        { llm, db, ontology, stats },
+        { seed, paraphrases: 0, onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`) },
+      );
+      const minutes = summary.seconds / 60;
+      const accepted = runs.filter((r) => r.accepted);
+      const userTurns = accepted.flatMap((r) => r.accepted!.turns.filter((t) => t.speaker === 'USER')).length;
+      const roles = summary.usage.byRole ?? {};
+      const evaluated = Object.values(roles).reduce((n, u) => n + u.evaluatedTokens, 0);
+      rows.push([
+        mode,
+        String(goalsN),
+        String(summary.accepted),
+        summary.accepted ? (userTurns / summary.accepted).toFixed(1) : '-',
+        minutes.toFixed(1),
+        summary.accepted ? (minutes / summary.accepted).toFixed(1) : '-',
+        ((60 * summary.accepted) / minutes).toFixed(1),
+        String(summary.usage.calls),
+        `${evaluated}/${summary.usage.promptTokens} (${Math.round((100 * evaluated) / Math.max(1, summary.usage.promptTokens))}%)`,
+      ]);
+      details.push(
+        `${mode}: rejected attempts ${JSON.stringify(summary.reasons)}, corrections ${JSON.stringify(summary.corrections)}\n` +
+          formatRoleTable(roles),
+      );
+    } finally {
+      await llm.close();
+    }
+  }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(`model ${path.basename(modelPath)}, seed ${seed}, paraphrases 0`);
+  console.log(rows.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n'));
+  console.log('\nper role:\n' + details.join('\n\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
