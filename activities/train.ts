@@ -9,6 +9,14 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { models } from '../db/schema';
+import {
+  createDevicePool,
+  DeviceRequestError,
+  launcherArgs,
+  onDevices,
+  type DeviceLease,
+  type DevicePool,
+} from '../training/devices';
 import { runTrainer, trainerFlags, type TrainerEvent, type TrainerRun } from '../training/trainer-process';
 import type { FineTuneInput, FineTuneResult, PredictInput } from './pipeline-types';
 
@@ -46,6 +54,7 @@ async function supervised(
   args: string[],
   what: string,
   onEvent?: (e: TrainerEvent) => void,
+  lease?: DeviceLease,
 ): Promise<TrainerRun> {
   const ctx = Context.current();
   let last = { ...(ctx.info.heartbeatDetails as Record<string, unknown> | undefined) };
@@ -53,6 +62,8 @@ async function supervised(
   const hb = ctx.info.heartbeatTimeoutMs;
   beat();
   const run = await runTrainer(args, {
+    env: lease?.env,
+    launcher: launcherArgs(lease?.ids.length ?? 1),
     signal: ctx.cancellationSignal,
     stallTimeoutMs: hb ? Math.max(1_000, Math.round(hb * 0.9)) : undefined,
     onEvent: (e) => {
@@ -67,8 +78,31 @@ async function supervised(
   return run;
 }
 
-export function createTrainActivities(deps: { db: Db }) {
+/**
+ * Runs `fn` on `n` devices leased from the worker's pool (`training/devices.ts`), heartbeating
+ * (with the last details, so a checkpoint is not forgotten) while it waits for them.
+ */
+async function onWorkerDevices<T>(
+  pool: DevicePool,
+  n: number,
+  fn: (lease: DeviceLease) => Promise<T>,
+): Promise<T> {
+  const ctx = Context.current();
+  const beat = () => ctx.heartbeat(ctx.info.heartbeatDetails);
+  return onDevices(pool, n, { beat, signal: ctx.cancellationSignal }, fn).catch((e: unknown) => {
+    if (e instanceof DeviceRequestError)
+      throw ApplicationFailure.nonRetryable(e.message, TRAINER_FAILURE.CONFIG);
+    throw e;
+  });
+}
+
+export function createTrainActivities(deps: {
+  db: Db;
+  /** The worker's devices: one trainer process per device. Default: one CPU device. */
+  devices?: DevicePool;
+}) {
   const { db } = deps;
+  const devices = deps.devices ?? createDevicePool([]);
   const saveModel = async (i: FineTuneInput, status: string, summary: object) => {
     const row = {
       runId: i.runId,
@@ -95,12 +129,15 @@ export function createTrainActivities(deps: { db: Db }) {
       await saveModel(input, 'training', {});
       const curve: Array<{ step: number; loss: number; lr?: number }> = [];
       let startStep = 0;
-      const run = await supervised(args, `training ${input.name}`, (e) => {
+      const onEvent = (e: TrainerEvent) => {
         // > 0 when the trainer resumed from a checkpoint of an interrupted attempt.
         if (e.event === 'start' && typeof e.step === 'number') startStep = e.step;
         if (e.event === 'progress' && typeof e.step === 'number' && typeof e.loss === 'number')
           curve.push({ step: e.step, loss: e.loss, lr: e.learning_rate });
-      }).catch(async (e: unknown) => {
+      };
+      const run = await onWorkerDevices(devices, input.devices ?? 1, (lease) =>
+        supervised(args, `training ${input.name}`, onEvent, lease),
+      ).catch(async (e: unknown) => {
         await saveModel(input, 'failed', { error: (e as Error).message, curve });
         throw e;
       });
@@ -119,7 +156,14 @@ export function createTrainActivities(deps: { db: Db }) {
 
     async predictStates(input: PredictInput): Promise<string> {
       const args = ['predict', '--model', input.modelDir, '--input', input.inputFile, '--out', input.outFile];
-      await supervised([...args, ...trainerFlags(input.hyper)], `prediction with ${input.model}`);
+      await onWorkerDevices(devices, 1, (lease) =>
+        supervised(
+          [...args, ...trainerFlags(input.hyper)],
+          `prediction with ${input.model}`,
+          undefined,
+          lease,
+        ),
+      );
       return input.outFile;
     },
   };

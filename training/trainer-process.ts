@@ -77,11 +77,14 @@ export interface RunTrainerOptions {
   env?: NodeJS.ProcessEnv;
   /** Stop the trainer when it prints no event for this long (a hung trainer), in ms. Default: never. */
   stallTimeoutMs?: number;
+  /** Interpreter arguments before `-m dst_trainer` (torchrun: `training/devices.ts` `launcherArgs`). */
+  launcher?: string[];
 }
 
 /** Starts the trainer; `onEvent` sees every JSON line. */
 export function runTrainer(args: string[], opts: RunTrainerOptions = {}): Promise<TrainerRun> {
-  const child = spawn(trainerPython({ ...process.env, ...opts.env }), ['-m', 'dst_trainer', ...args], {
+  const argv = [...(opts.launcher ?? []), '-m', 'dst_trainer', ...args];
+  const child = spawn(trainerPython({ ...process.env, ...opts.env }), argv, {
     cwd: TRAINER_DIR,
     // The trainer exits when its stdin closes: if this worker is SIGKILLed, no orphan keeps
     // training into the folder a retried activity is about to use.

@@ -1,5 +1,6 @@
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { createDevicePool, detectDevices } from '../training/devices';
 import { TASK_QUEUE, WORKFLOW_TASK_QUEUE, type TaskQueue } from '../workflows/task-queues';
 
 export interface WorkerSetOptions {
@@ -9,8 +10,13 @@ export interface WorkerSetOptions {
   /** Queues to serve. Default: all of `TASK_QUEUE`. */
   queues?: TaskQueue[];
   deps: ActivityDeps;
-  /** Concurrent activities per queue. Default 10. */
+  /** Concurrent activities per queue (not `gpu`: one per device there). Default 10. */
   maxConcurrentActivities?: number;
+  /**
+   * GPUs for trainings (`--gpus`); default: detected (`CUDA_VISIBLE_DEVICES`, `nvidia-smi`),
+   * none: one CPU device. Ignored when `deps.devices` is given.
+   */
+  gpus?: number;
   /**
    * Dialogue activities per second started across ALL workers of the `llm` queue (Temporal's
    * task-queue rate limit; the last worker to start sets it). Default: unlimited.
@@ -28,7 +34,10 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
 /** Creates one Temporal worker per served queue; workflows run on the data queue. */
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const queues = opts.queues ?? Object.values(TASK_QUEUE);
-  const activities = createActivities(opts.deps);
+  // One trainer process per device: the gpu queue takes no more activities than there are.
+  const devices =
+    opts.deps.devices ?? createDevicePool(queues.includes(TASK_QUEUE.GPU) ? detectDevices(opts.gpus) : []);
+  const activities = createActivities({ ...opts.deps, devices });
   const needsWorkflows = queues.includes(WORKFLOW_TASK_QUEUE);
   const bundle = needsWorkflows ? (opts.workflowBundle ?? (await bundleWorkflows())) : undefined;
   return Promise.all(
@@ -38,7 +47,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         namespace: opts.namespace ?? 'default',
         taskQueue,
         activities,
-        maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 10,
+        maxConcurrentActivityTaskExecutions:
+          taskQueue === TASK_QUEUE.GPU ? devices.size : (opts.maxConcurrentActivities ?? 10),
         // Heartbeats reach the server every 3 s at most (default: 0.8 × the heartbeat timeout),
         // so a short timeout (a dead worker noticed in ~15 s) still has margin for a busy CPU.
         maxHeartbeatThrottleInterval: '3 seconds',

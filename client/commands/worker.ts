@@ -7,6 +7,7 @@ import { runMigrations } from '../../db/migrate';
 import { resolveDatabaseUrl, resolveTemporalAddress } from '../../infra/discovery';
 import { loadSettings } from '../../infra/settings';
 import { createGenerationResources } from '../../activities/generate-resources';
+import { createDevicePool, detectDevices } from '../../training/devices';
 import { createWorkers } from '../../worker';
 import { parseOptions } from '../options';
 import { TASK_QUEUE } from '../../workflows/task-queues';
@@ -21,6 +22,7 @@ const WorkerOptions = z.object({
   rpm: z.coerce.number().positive().optional(),
   tpm: z.coerce.number().positive().optional(),
   queueRate: z.coerce.number().positive().optional(),
+  gpus: z.coerce.number().int().min(0).max(64).optional(),
 });
 
 export function registerWorker(program: Command): void {
@@ -32,6 +34,10 @@ export function registerWorker(program: Command): void {
     .option('--rpm <n>', "this worker's LLM budget: requests per minute (env DST_SYNTH_WORKER_RPM)")
     .option('--tpm <n>', "this worker's LLM budget: tokens per minute (env DST_SYNTH_WORKER_TPM)")
     .option('--queue-rate <n>', 'dialogues started per second across all workers of the llm queue')
+    .option(
+      '--gpus <n>',
+      'gpu queue: trainings at once, one per GPU (CUDA_VISIBLE_DEVICES); default: detected (CUDA_VISIBLE_DEVICES, nvidia-smi), none: one on CPU',
+    )
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(WorkerOptions, {
         rpm: process.env.DST_SYNTH_WORKER_RPM,
@@ -44,6 +50,7 @@ export function registerWorker(program: Command): void {
       const sessionDb = openDb(url, 5, { asyncCommit: true });
       await runMigrations(db.pool);
       const connection = await NativeConnection.connect({ address: resolveTemporalAddress(settings) });
+      const devices = createDevicePool(opts.queues.includes(TASK_QUEUE.GPU) ? detectDevices(opts.gpus) : []);
       const workers = await createWorkers({
         connection,
         namespace: settings.TEMPORAL_NAMESPACE,
@@ -55,13 +62,19 @@ export function registerWorker(program: Command): void {
           sessionDb: sessionDb.db,
           downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads'),
           generation: createGenerationResources({ workerBudget: { rpm: opts.rpm, tpm: opts.tpm } }),
+          devices,
         },
       });
       const stop = () => workers.forEach((w) => w.shutdown());
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const budget = opts.rpm || opts.tpm ? `, budget ${opts.rpm ?? '∞'} rpm / ${opts.tpm ?? '∞'} tpm` : '';
-      console.log(`worker serving ${opts.queues.join(', ')} (concurrency ${opts.concurrency}${budget})`);
+      const gpu = opts.queues.includes(TASK_QUEUE.GPU)
+        ? `; gpu: ${devices.size} training(s) at once on ${devices.kind === 'gpu' ? `GPU ${devices.ids.join(',')}` : 'CPU'}`
+        : '';
+      console.log(
+        `worker serving ${opts.queues.join(', ')} (concurrency ${opts.concurrency}${budget}${gpu})`,
+      );
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
