@@ -137,6 +137,8 @@ function startServer(clusterDir: string, port: number, ids: Ids, logFile: string
   const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'];
   const child = spawn(path.join(binDir(), 'postgres'), [...args, '-c', 'unix_socket_directories='], {
     ...ids,
+    // Its own process group: Ctrl-C at the terminal goes to the CLI, which decides and stops it.
+    detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {

@@ -49,7 +49,8 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']),
   ];
   const log = openSync(path.join(opts.dataDir, 'temporal.log'), 'a');
-  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log] });
+  // Its own process group: Ctrl-C at the terminal goes to the CLI, which decides and stops it.
+  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log], detached: true });
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) =>
       reject(new Error(`temporal dev server exited with code ${code}; see ${opts.dataDir}/temporal.log`)),
