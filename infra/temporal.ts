@@ -17,6 +17,8 @@ export interface DevServerOptions {
   headless?: boolean;
   /** How long to wait for the server to listen, in ms. Default 60 000. */
   startTimeoutMs?: number;
+  /** Register dst-synth's search attributes by start flags. Default true (false: as a bare cluster). */
+  searchAttributes?: boolean;
 }
 
 export interface RunningDevServer {
@@ -45,7 +47,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
     String(port),
     '--log-level',
     'warn',
-    ...searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
+    ...(opts.searchAttributes === false ? [] : searchAttributeFlags()).flatMap((f) => [
+      '--search-attribute',
+      f,
+    ]),
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']),
   ];
   const log = openSync(path.join(opts.dataDir, 'temporal.log'), 'a');

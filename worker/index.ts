@@ -2,6 +2,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } fro
 import { createActivities, type ActivityDeps } from '../activities';
 import { createDevicePool, detectDevices } from '../training/devices';
 import { TASK_QUEUE, WORKFLOW_TASK_QUEUE, type TaskQueue } from '../workflows/task-queues';
+import { ensureSearchAttributes } from './search-attributes';
 
 export interface WorkerSetOptions {
   connection: NativeConnection;
@@ -40,6 +41,13 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
   const activities = createActivities({ ...opts.deps, devices });
   const needsWorkflows = queues.includes(WORKFLOW_TASK_QUEUE);
   const bundle = needsWorkflows ? (opts.workflowBundle ?? (await bundleWorkflows())) : undefined;
+  if (needsWorkflows) {
+    const namespace = opts.namespace ?? 'default';
+    const r = await ensureSearchAttributes(opts.connection, namespace);
+    if (!r.ok) console.warn(`warning: ${r.message}`);
+    else if (r.added.length)
+      console.log(`registered search attributes ${r.added.join(', ')} on namespace ${namespace}`);
+  }
   return Promise.all(
     queues.map((taskQueue) =>
       Worker.create({

@@ -1,9 +1,9 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
- * Custom search attributes registered on the dev server so the Temporal UI can list and
- * filter runs. On a real cluster register them once with
- * `temporal operator search-attribute create --name DstRunKind --type Keyword` (etc.).
+ * Custom search attributes, so the Temporal UI can list and filter runs. The dev server gets
+ * them by start flags; on any other cluster a worker adds the missing ones at start
+ * (`worker/search-attributes.ts`).
  */
 export const SA = {
   RUN_KIND: defineSearchAttributeKey('DstRunKind', SearchAttributeType.KEYWORD),
