@@ -11,6 +11,7 @@ import { registerQuality } from './commands/quality';
 import { registerSimulate } from './commands/simulate';
 import { registerGenerate } from './commands/generate';
 import { registerRun } from './commands/run';
+import { registerExport } from './commands/export';
 
 const program = new Command()
   .name('dst-synth')
@@ -26,6 +27,7 @@ registerDemo(program);
 registerSimulate(program);
 registerGenerate(program);
 registerRun(program);
+registerExport(program);
 registerValidate(program);
 registerAuditLabels(program);
 registerQuality(program);

@@ -1,0 +1,187 @@
+/**
+ * `dst-synth export <run>`: a durable generation run (or a pipeline's generation step) as
+ * files, like `simulate` writes them — the accepted dialogues in the 2.2 layout
+ * (`multiwoz22/generated/dialogues_NNN.json` + `schema.json`) and as `data.json`;
+ * `accepted.jsonl` (per accepted dialogue: goal index, id, corrected checks, usage, turns
+ * with system acts), `rejected.jsonl` (every rejected attempt with its reason and failed
+ * checks), `goals.jsonl` and `summary.json`.
+ *
+ * Streams from Postgres: goals are read in pages by goal index (keyset), with their attempts
+ * and accepted dialogues, so memory stays bounded by one page whatever the run's size. The
+ * order is goal index, then attempt; nothing time-dependent is written, so exporting the
+ * same run twice gives the same bytes.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { dialogues, generationAttempts, generationGoals, runs } from '../db/schema';
+import { openExportStream } from '../multiwoz/export-stream';
+import type { Dialogue } from '../multiwoz/types';
+
+/** Goals read per query. */
+export const EXPORT_PAGE = 500;
+
+export interface ExportSummary {
+  run: string;
+  goals: number;
+  done: number;
+  accepted: number;
+  rejected: number;
+  pending: number;
+  /** Rejected attempts by reason (a goal can have up to 3). */
+  reasons: Record<string, number>;
+  /** Failed checks that were corrected, by reason, over accepted dialogues. */
+  corrections: Record<string, number>;
+  usage: { calls: number; promptTokens: number; completionTokens: number; costUsd: number };
+  dialogues: number;
+  turns: number;
+}
+
+/** The generation run behind `runId`: itself, or a pipeline's `<id>-generate`. */
+export async function generationRunOf(db: Db, runId: string): Promise<string> {
+  const [run] = await db.select({ kind: runs.kind }).from(runs).where(eq(runs.id, runId));
+  if (!run) throw new Error(`no run ${runId} in the database`);
+  if (run.kind === 'generate') return runId;
+  if (run.kind === 'pipeline') return generationRunOf(db, `${runId}-generate`);
+  throw new Error(`run ${runId} is a ${run.kind} run: export takes a generation or pipeline run`);
+}
+
+const line = (out: WriteStream, v: unknown) =>
+  new Promise<void>((r) => (out.write(`${JSON.stringify(v)}\n`) ? r() : out.once('drain', () => r())));
+
+const count = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+
+/** Writes the export of `runId` under `outDir`; `onProgress(goalsDone, goalsTotal)` per page. */
+export async function exportRun(
+  db: Db,
+  runId: string,
+  outDir: string,
+  opts: { onProgress?: (done: number, total: number) => void; pageSize?: number } = {},
+): Promise<{ summary: ExportSummary; files: string[] }> {
+  const { onProgress, pageSize = EXPORT_PAGE } = opts;
+  const gen = await generationRunOf(db, runId);
+  const [t] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(generationGoals)
+    .where(eq(generationGoals.runId, gen));
+  const total = t?.n ?? 0;
+  mkdirSync(outDir, { recursive: true });
+  const dialogueFiles = await openExportStream(outDir);
+  const open = (name: string) => createWriteStream(path.join(outDir, name));
+  const [acc, rej, goalsOut] = [open('accepted.jsonl'), open('rejected.jsonl'), open('goals.jsonl')];
+  const s: ExportSummary = {
+    run: gen,
+    goals: total,
+    done: 0,
+    accepted: 0,
+    rejected: 0,
+    pending: 0,
+    reasons: {},
+    corrections: {},
+    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    dialogues: 0,
+    turns: 0,
+  };
+  let after = -1;
+  let seen = 0;
+  onProgress?.(0, total);
+  for (;;) {
+    const goals = await db
+      .select({
+        goalIndex: generationGoals.goalIndex,
+        goal: generationGoals.goal,
+        status: generationGoals.status,
+        dialogueId: generationGoals.dialogueId,
+      })
+      .from(generationGoals)
+      .where(and(eq(generationGoals.runId, gen), gt(generationGoals.goalIndex, after)))
+      .orderBy(asc(generationGoals.goalIndex))
+      .limit(pageSize);
+    if (!goals.length) break;
+    const first = goals[0]!.goalIndex;
+    after = goals[goals.length - 1]!.goalIndex;
+    const attempts = await db
+      .select()
+      .from(generationAttempts)
+      .where(and(eq(generationAttempts.runId, gen), between(generationAttempts.goalIndex, first, after)))
+      .orderBy(asc(generationAttempts.goalIndex), asc(generationAttempts.attempt));
+    const ids = goals.flatMap((g) => (g.status === 'accepted' && g.dialogueId ? [g.dialogueId] : []));
+    const rows = ids.length
+      ? await db
+          .select({ id: dialogues.dialogueId, content: dialogues.content })
+          .from(dialogues)
+          .where(
+            and(
+              eq(dialogues.runId, gen),
+              eq(dialogues.source, 'generated'),
+              inArray(dialogues.dialogueId, ids),
+            ),
+          )
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, r.content as Dialogue]));
+    for (const g of goals) {
+      await line(goalsOut, { index: g.goalIndex, goal: g.goal });
+      if (g.status === 'pending') s.pending++;
+      else s.done++;
+      const mine = attempts.filter((a) => a.goalIndex === g.goalIndex);
+      for (const a of mine) {
+        s.usage.calls += a.calls;
+        s.usage.promptTokens += a.promptTokens;
+        s.usage.completionTokens += a.completionTokens;
+        s.usage.costUsd += a.costUsd;
+        if (!a.accepted) {
+          count(s.reasons, a.reason ?? 'unknown');
+          await line(rej, {
+            goal_index: g.goalIndex,
+            attempt: a.attempt,
+            reason: a.reason,
+            failures: a.failures,
+            turns: a.turns,
+          });
+        }
+      }
+      const d = g.dialogueId ? byId.get(g.dialogueId) : undefined;
+      if (g.status === 'rejected') s.rejected++;
+      if (g.status !== 'accepted' || !d) continue;
+      s.accepted++;
+      const a = mine.find((x) => x.accepted) ?? mine[mine.length - 1];
+      for (const f of a?.failures ?? []) count(s.corrections, f.reason);
+      await line(acc, {
+        goal_index: g.goalIndex,
+        id: d.id,
+        failures: a?.failures ?? [],
+        usage: a && {
+          calls: a.calls,
+          promptTokens: a.promptTokens,
+          completionTokens: a.completionTokens,
+          costUsd: a.costUsd,
+          ...(a.roleUsage ? { byRole: a.roleUsage } : {}),
+        },
+        turns: a?.turns ?? [],
+      });
+      await dialogueFiles.add(d);
+      s.dialogues++;
+      s.turns += d.turns.filter((x) => x.speaker === 'USER').length;
+    }
+    seen += goals.length;
+    onProgress?.(seen, total);
+  }
+  const files = await dialogueFiles.close();
+  for (const out of [acc, rej, goalsOut]) {
+    out.end();
+    await finished(out);
+  }
+  s.usage.costUsd = Number(s.usage.costUsd.toFixed(6));
+  s.reasons = sorted(s.reasons);
+  s.corrections = sorted(s.corrections);
+  const summary = path.join(outDir, 'summary.json');
+  await writeFile(summary, `${JSON.stringify(s, null, 2)}\n`);
+  const jsonl = ['accepted.jsonl', 'rejected.jsonl', 'goals.jsonl'].map((f) => path.join(outDir, f));
+  return { summary: s, files: [...files, ...jsonl, summary] };
+}
+
+const sorted = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
