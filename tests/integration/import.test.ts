@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import type { ImportInput } from '../../activities/import-types';
 import { multiwozDir } from '../../multiwoz/paths';
 import { bundleWorkflows, createWorkers } from '../../worker';
+import { evaluateWorkflow } from '../../workflows/evaluate';
 import { importDatasetWorkflow, importProgressQuery } from '../../workflows/import';
 import { TASK_QUEUE } from '../../workflows/task-queues';
 import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
@@ -78,6 +79,18 @@ test('imports the 2.1 test set idempotently, with a progress query', async () =>
   expect(await count('multiwoz21', 'test')).toEqual({ dialogues: 1000, turns: 7372 });
 
   await recordHistory(handle, 'import-multiwoz21-test');
+});
+
+test('the evaluate workflow scores the oracle predictor at JGA 1 on the imported test split', async () => {
+  const handle = await env.client.workflow.start(evaluateWorkflow, {
+    taskQueue: TASK_QUEUE.DATA,
+    workflowId: 'evaluate-oracle-21-test',
+    args: [{ model: 'oracle', dataset: 'multiwoz21', split: 'test', conventions: ['trade'] }],
+  });
+  const [trade] = await handle.result();
+  expect(trade).toMatchObject({ convention: 'trade', jga: 1, missingPredictions: 0 });
+  expect(trade!.turns).toBeGreaterThan(7000);
+  await recordHistory(handle, 'evaluate-oracle');
 });
 
 test('imports the 2.1 validation set and the 2.4 dev sample', async () => {
