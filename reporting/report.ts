@@ -57,8 +57,14 @@ export interface ReportData {
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(2));
 
+/** A model's score on the run's main test set (`d.test`; a model may be scored on several). */
 function score(d: ReportData, model: string, convention: string) {
-  return d.scores.find((s) => s.model === model && s.convention === convention);
+  return d.scores.find(
+    (s) =>
+      s.model === model &&
+      s.convention === convention &&
+      (s.dataset === undefined || `${s.dataset}/${s.split}` === d.test),
+  );
 }
 
 function conventions(d: ReportData): string[] {
