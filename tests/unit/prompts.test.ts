@@ -11,7 +11,9 @@ import {
   ROLE,
   slotDescription,
   SystemAnswer,
+  SYSTEM_FACTS_HEADING,
   systemPrompt,
+  USER_INSTRUCTION_HEADING,
   userPrompt,
 } from '../../simulator/prompts';
 import {
@@ -225,13 +227,29 @@ describe('slot words', () => {
     expect(factLabel('taxi-destination', 'hotel')).toBe('taxi drop-off place');
   });
 
-  test('roles', () => {
-    expect(ROLE).toEqual({
-      USER: 'user',
-      SYSTEM: 'system',
-      PARAPHRASER: 'paraphraser',
-      LABELLER: 'labeller',
-    });
+  test('four distinct roles, each prompt recognisable as its own role (and as no other)', () => {
+    // Role names key the loopback server's scripts, the local model's KV-cache slots and the
+    // usage table; the markers are how a prompt is recognised when no role header comes along.
+    expect(new Set(Object.values(ROLE)).size).toBe(4);
+    const text = (m: Array<{ content: string }>) => m.map((x) => x.content).join('\n');
+    const prompts: Record<string, string> = {
+      [ROLE.USER]: text(userPrompt(userInput())),
+      [ROLE.SYSTEM]: text(systemPrompt(systemInput)),
+      [ROLE.PARAPHRASER]: text(
+        paraphrasePrompt({ utterance: 'A hotel up north, 4 stars.', keep: ['north', '4'], count: 3 }),
+      ),
+      [ROLE.LABELLER]: text(labelPrompt(labelInput)),
+    };
+    const markers: Record<string, string> = {
+      [ROLE.USER]: USER_INSTRUCTION_HEADING,
+      [ROLE.SYSTEM]: `${SYSTEM_FACTS_HEADING}\n\`\`\`json`,
+      [ROLE.PARAPHRASER]: 'Keep verbatim: ',
+      [ROLE.LABELLER]: 'Previous state: ',
+    };
+    expect(Object.keys(prompts).sort()).toEqual(Object.values(ROLE).sort());
+    for (const [role, prompt] of Object.entries(prompts))
+      for (const [other, marker] of Object.entries(markers))
+        expect([role, other, prompt.includes(marker)]).toEqual([role, other, role === other]);
   });
 });
 
