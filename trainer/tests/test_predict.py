@@ -27,7 +27,7 @@ def _input_file(tmp_path, rows, drop_state=True):
     return path
 
 
-def test_predict_cli_keeps_count_and_order(cli, tiny_model, mwz_rows, tmp_path):
+def test_predict_cli_keeps_count_and_order(cli, tiny_model, mwz_rows, tmp_path, monkeypatch):
     rows = mwz_rows[:13]
     inp = _input_file(tmp_path, rows)
     out = tmp_path / "sub" / "preds.jsonl"
@@ -40,7 +40,22 @@ def test_predict_cli_keeps_count_and_order(cli, tiny_model, mwz_rows, tmp_path):
         assert set(x) == {"dialogue_id", "turn", "state"}
         assert isinstance(x["state"], dict) and all(isinstance(v, str) for v in x["state"].values())
     done = res.of("done")[0]
-    assert done["count"] == 13 and 0 <= done["invalid"] <= 13
+    assert done["count"] == 13
+    # The same prediction in this process, counting the answers generate_states calls invalid.
+    real, flags = predict.generate_states, []
+
+    def counting(*a, **kw):
+        out = real(*a, **kw)
+        flags.extend(valid for _, valid in out)
+        return out
+
+    monkeypatch.setattr(predict, "generate_states", counting)
+    args = _args(inp, tmp_path / "again.jsonl", batch_size=4)
+    args.model, args.max_new_tokens, args.num_beams = str(tiny_model), 16, 2
+    again = predict.run(args)
+    assert len(flags) == 13 and again["invalid"] == flags.count(False)
+    assert done["invalid"] == again["invalid"]
+    assert [json.loads(x) for x in (tmp_path / "again.jsonl").read_text().splitlines()] == lines
     assert res.of("progress")[-1]["step"] == 13 and res.of("progress")[-1]["total_steps"] == 13
     assert not (tmp_path / "sub" / "preds.jsonl.partial").exists()
 
