@@ -148,6 +148,13 @@ export async function runLabelAudit(opts: RunAuditOptions): Promise<AuditedDialo
       continue;
     }
     const slots = labelSlotsFor(domainsOf(d, scope), opts.deps.ontology);
+    // One conversation per dialogue: a local model keeps its shared prompt prefix cached.
+    const key = `audit/${d.id}`;
+    const llm: LlmClient = {
+      model: opts.llm.model,
+      chat: (req) => opts.llm.chat({ cacheKey: key, ...req }),
+      structured: (req) => opts.llm.structured({ cacheKey: key, ...req }),
+    };
     const audited: AuditedDialogue = { id: d.id, turns: [] };
     const history: HistoryLine[] = [];
     let previous: Record<string, string> = {};
@@ -165,7 +172,7 @@ export async function runLabelAudit(opts: RunAuditOptions): Promise<AuditedDialo
         const r = await withRetry(
           () =>
             labelTurn({
-              llm: opts.llm,
+              llm,
               deps: opts.deps,
               history: [...history],
               previous,

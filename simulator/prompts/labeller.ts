@@ -41,15 +41,22 @@ export const LABEL_ANSWER_NAME = 'label_answer';
 
 // Each rule mirrors a MultiWOZ annotation convention the rule checks would otherwise have to
 // repair: exact slot names (unknown ones are dropped), values the user said or accepted (an
-// offered name counts once accepted), `dontcare`, cumulative states, closed value lists.
+// offered name counts once accepted), `dontcare`, cumulative states, closed value lists. The
+// first rules and the example target what small models do most (label audit on dev
+// dialogues): fill every listed slot, with `dontcare` or invented values.
 const SYSTEM_MESSAGE = [
   'You annotate the dialogue state of a travel dialogue in Cambridge: what the USER wants so far.',
   'Rules:',
-  '- Use only the listed slots, spelled exactly.',
-  '- Values as the USER said them, or as the USER accepted them from the SYSTEM.',
-  '- Write "dontcare" when the USER says any / doesn\'t matter.',
+  '- Include ONLY slots whose value the USER has stated, or accepted from the SYSTEM. Leave every other slot out: most listed slots stay out of the state.',
+  '- Never fill a slot with a guess, a default or "dontcare" because it is listed.',
+  '- Write "dontcare" only when the USER says that slot does not matter to them (any area, any price).',
+  '- Booking slots (book day, people, stay, time) only when the USER gives them.',
+  '- A name only when the USER names a place, or agrees to the one the SYSTEM offered.',
+  '- Use only the listed slots, spelled exactly; values as the USER said them.',
   '- Keep earlier slots unless the USER changes them.',
   '- For slots with listed values, use one of those values only.',
+  'Example: USER: I need a cheap hotel in the north for 2 nights.',
+  'Answer: {"state": {"hotel-pricerange": "cheap", "hotel-area": "north", "hotel-type": "hotel", "hotel-bookstay": "2"}}',
 ].join('\n');
 
 function slotLine(s: LabelPromptInput['slots'][number]): string {
@@ -81,16 +88,23 @@ export function labelPrompt(input: LabelPromptInput): ChatMessage[] {
 }
 
 /**
- * The answer schema narrowed to the listed slots (categorical ones to their values), to
- * constrain decoding (`StructuredRequest.decodingSchema`). Answers are still validated with
- * the looser `LabelAnswer`, so the rule checks see, and record, whatever a model writes.
+ * The answer schema narrowed to the listed slot names, to constrain decoding
+ * (`StructuredRequest.decodingSchema`): `state` holds any subset of them, as a record
+ * (`propertyNames`), never an object with every slot as a property, because llama.cpp
+ * grammars (node-llama-cpp) make every listed property required, which forced small models to
+ * write a value, mostly `dontcare`, into every listed slot (label audit: raw JGA near 0).
+ * Categorical values are not enumerated per slot (a record cannot say which key takes which
+ * values); the prompt lists them and the `invalid_value` check drops others. Answers are
+ * still validated with the looser `LabelAnswer`, so the checks see whatever a model writes.
  */
 export function labelDecodingSchema(slots: LabelPromptInput['slots']) {
-  const props = Object.fromEntries(
-    slots.map((s) => [
-      s.slot,
-      (s.values?.length ? z.enum(s.values as [string, ...string[]]) : z.string().max(80)).optional(),
-    ]),
-  );
-  return z.object({ state: z.object(props) });
+  const names = slots.map((s) => s.slot);
+  // Bounded so a grammar-constrained small model cannot ramble until maxTokens.
+  const value = z.string().max(80);
+  if (!names.length) return z.object({ state: z.object({}) });
+  return z.object({
+    state: z
+      .partialRecord(z.enum(names as [string, ...string[]]), value)
+      .meta({ maxProperties: names.length }),
+  });
 }
