@@ -19,6 +19,19 @@ Model text: ``prompt`` = instruction + history + last user utterance, ending in
 ``State:\\n``; ``target`` = the state as JSON grouped by domain,
 ``{"hotel": {"area": "north"}}`` (``{}`` when empty), domains in MultiWOZ order and
 slots sorted, so equal states always give equal targets.
+
+That is the default layout (``--prompt full --target json``, the paper's). A shorter,
+documented alternative for small models on CPUs (``Layout``):
+
+- ``--prompt short``: instruction + the *previous* state + the last system turn + the last
+  user utterance (not the whole history). Training takes the previous state from the gold
+  state of the dialogue's previous turn in the same file; prediction carries its *own*
+  predicted state forward turn by turn (``predict`` runs the turns of each dialogue in order).
+- ``--target pairs``: the full state as ``domain-slot=value; domain-slot=value`` (``none``
+  when empty), canonical order.
+- ``--target update`` (needs ``--prompt short``): only what the last turn changes, as
+  ``domain-slot=value; …`` pairs (``domain-slot=none`` removes a slot; ``none`` = no
+  change); the predicted state is the previous state with the changes applied.
 """
 
 from __future__ import annotations
@@ -38,6 +51,16 @@ INSTRUCTION = (
 HEADER = INSTRUCTION + "\n\nDialogue:\n"
 STATE_MARKER = "\nState:\n"
 SPEAKERS = ("USER", "SYSTEM")
+
+# --prompt short: the instruction, then "Previous state: <pairs>" (never truncated), the last
+# system turn (dropped first when too long), the last user utterance and the marker.
+SHORT_INSTRUCTION = "Track the dialogue state (domain-slot=value pairs) after the user's last turn."
+SHORT_STATE_MARKER = "State:\n"
+SHORT_UPDATE_MARKER = "Changes:\n"
+NONE_TEXT = "none"
+
+PROMPTS = ("full", "short")
+TARGETS = ("json", "pairs", "update")
 
 # MultiWOZ's usual domain order; other domains follow alphabetically.
 DOMAIN_ORDER = ("restaurant", "hotel", "attraction", "train", "taxi")
@@ -59,6 +82,41 @@ class Example:
     state: dict[str, str] | None = None
     line_no: int = 0
     extra: dict = field(default_factory=dict)
+    # --prompt short: the state before this turn (gold when training, predicted when predicting).
+    prev_state: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How an example becomes text: ``prompt`` full|short, ``target`` json|pairs|update."""
+
+    prompt: str = "full"
+    target: str = "json"
+
+    def check(self) -> "Layout":
+        if self.prompt not in PROMPTS:
+            raise ValueError(f"prompt layout {self.prompt!r}: expected one of {', '.join(PROMPTS)}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target layout {self.target!r}: expected one of {', '.join(TARGETS)}")
+        if self.target == "update" and self.prompt != "short":
+            raise ValueError("--target update needs --prompt short (it is relative to the previous state)")
+        return self
+
+    @property
+    def carries_state(self) -> bool:
+        """Prediction must feed each turn the state predicted for the turn before."""
+        return self.prompt == "short"
+
+    def as_dict(self) -> dict:
+        return {"prompt": self.prompt, "target": self.target}
+
+    @classmethod
+    def from_meta(cls, meta: dict | None) -> "Layout":
+        fmt = (meta or {}).get("format") or {}
+        return cls(fmt.get("prompt", "full"), fmt.get("target", "json")).check()
+
+
+DEFAULT_LAYOUT = Layout()
 
 
 # --------------------------------------------------------------------------- state shape
@@ -128,6 +186,92 @@ def state_to_target(flat: dict[str, str]) -> str:
     return json.dumps(group_state(flat), ensure_ascii=False)
 
 
+def ordered_items(flat: dict[str, str]) -> list[tuple[str, str]]:
+    """``(slot, value)`` in canonical order: MultiWOZ domain order, then slot name."""
+    return sorted(flat.items(), key=lambda kv: (_domain_key(kv[0].split("-", 1)[0]), kv[0]))
+
+
+def state_to_pairs(flat: dict[str, str]) -> str:
+    """``{"hotel-area": "north", "hotel-stars": "4"}`` → ``hotel-area=north; hotel-stars=4`` (``none`` if empty)."""
+    items = ordered_items(flat)
+    return "; ".join(f"{k}={' '.join(str(v).split())}" for k, v in items) if items else NONE_TEXT
+
+
+def state_changes(prev: dict[str, str], state: dict[str, str]) -> dict[str, str]:
+    """What turns ``prev`` into ``state``: new or changed slots, and ``slot: "none"`` for removed ones."""
+    changes = {k: v for k, v in state.items() if prev.get(k) != v}
+    changes.update({k: NONE_TEXT for k in prev if k not in state})
+    return changes
+
+
+def apply_changes(prev: dict[str, str], changes: dict[str, str]) -> dict[str, str]:
+    state = dict(prev)
+    for k, v in changes.items():
+        if v == NONE_TEXT:
+            state.pop(k, None)
+        else:
+            state[k] = v
+    return state
+
+
+def parse_pairs(text: str, *, keep_none: bool = False) -> tuple[dict[str, str], bool]:
+    """``hotel-area=north; hotel-stars=4`` → flat state. Returns ``(state, valid)``.
+
+    ``none`` alone is the empty state. A part that is not ``domain-slot=value`` makes the
+    answer invalid (the well-formed parts are still returned). ``keep_none`` keeps
+    ``slot=none`` pairs (removals in an update); otherwise they are dropped.
+    """
+    text = text.strip()
+    if not text or text.lower() == NONE_TEXT:
+        return {}, bool(text)
+    state: dict[str, str] = {}
+    valid = True
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        slot, sep, value = part.partition("=")
+        slot, value = slot.strip().lower(), " ".join(value.split())
+        if not sep or "-" not in slot or slot.startswith("-") or slot.endswith("-") or " " in slot or not value:
+            valid = False
+            continue
+        if value.lower() in ("none", "null"):
+            if keep_none:
+                state[slot] = NONE_TEXT
+            continue
+        state[slot] = value
+    return state, valid
+
+
+def target_text(ex: "Example", layout: Layout = DEFAULT_LAYOUT) -> str:
+    """The training target of ``ex`` in ``layout``."""
+    state = ex.state or {}
+    if layout.target == "json":
+        return state_to_target(state)
+    if layout.target == "pairs":
+        return state_to_pairs(state)
+    return state_to_pairs(state_changes(ex.prev_state or {}, state))
+
+
+def answer_to_state(text: str, finished: bool, prev: dict[str, str] | None,
+                    layout: Layout = DEFAULT_LAYOUT) -> tuple[dict[str, str], bool]:
+    """Generated text → ``(predicted state, valid)``.
+
+    ``finished`` is False when generation stopped at ``--max-new-tokens`` (no eos): JSON then
+    fails to parse by itself; for pairs the last, possibly cut, pair is dropped and the answer
+    counts as invalid. An invalid update keeps the previous state plus its well-formed pairs.
+    """
+    if layout.target == "json":
+        return parse_answer(text)
+    if not finished:
+        text = text.rsplit(";", 1)[0] if ";" in text else ""
+    if layout.target == "pairs":
+        state, valid = parse_pairs(text)
+        return state, valid and finished
+    changes, valid = parse_pairs(text, keep_none=True)
+    return apply_changes(prev or {}, changes), valid and finished
+
+
 def parse_answer(text: str) -> tuple[dict[str, str], bool]:
     """Parse generated text into a flat state. Returns ``(state, valid)``.
 
@@ -154,20 +298,42 @@ def turn_line(speaker: str, text: str) -> str:
     return f"{speaker}: {' '.join(text.split())}\n"
 
 
-def prompt_segments(ex: Example) -> tuple[str, list[str], str]:
+def prompt_segments(ex: Example, layout: Layout = DEFAULT_LAYOUT) -> tuple[str, list[str], str]:
     """(header, one line per history turn, tail with the last user utterance + marker).
 
     Tokenised segment by segment, so truncation can drop the oldest history lines while
     keeping the instruction and the last utterance (see ``features.encode_prompt``).
+    ``--prompt short``: the header holds the previous state, the only history line is the
+    last system turn.
     """
+    if layout.prompt == "short":
+        header = f"{SHORT_INSTRUCTION}\nPrevious state: {state_to_pairs(ex.prev_state or {})}\n"
+        system = next((t for t in reversed(ex.history) if t.speaker == "SYSTEM"), None)
+        lines = [turn_line("SYSTEM", system.text)] if system is not None else []
+        marker = SHORT_UPDATE_MARKER if layout.target == "update" else SHORT_STATE_MARKER
+        return header, lines, turn_line("USER", ex.utterance) + marker
     lines = [turn_line(t.speaker, t.text) for t in ex.history]
     tail = turn_line("USER", ex.utterance) + STATE_MARKER
     return HEADER, lines, tail
 
 
-def build_prompt(ex: Example) -> str:
-    header, lines, tail = prompt_segments(ex)
+def build_prompt(ex: Example, layout: Layout = DEFAULT_LAYOUT) -> str:
+    header, lines, tail = prompt_segments(ex, layout)
     return header + "".join(lines) + tail
+
+
+def attach_previous_states(examples: list[Example]) -> None:
+    """Sets each example's ``prev_state`` to the gold state of the same dialogue's previous
+    turn in the list (by ``turn``; the nearest earlier one when turns are missing), ``{}`` for
+    its first turn. For training with ``--prompt short``."""
+    by_dialogue: dict[str, list[Example]] = {}
+    for ex in examples:
+        by_dialogue.setdefault(ex.dialogue_id, []).append(ex)
+    for turns in by_dialogue.values():
+        prev: dict[str, str] = {}
+        for ex in sorted(turns, key=lambda e: e.turn):
+            ex.prev_state = prev
+            prev = ex.state or {}
 
 
 # --------------------------------------------------------------------------- JSONL reading
@@ -262,9 +428,11 @@ def file_info(path: str) -> dict:
     return {"path": os.path.abspath(path), "sha256": h.hexdigest(), "bytes": size, "lines": lines}
 
 
-def training_texts(examples: Iterable[Example]) -> Iterator[str]:
+def training_texts(examples: Iterable[Example], layout: Layout = DEFAULT_LAYOUT) -> Iterator[str]:
     """Every distinct text the model will see (for training the --tiny tokenizer)."""
     yield HEADER + STATE_MARKER
+    if layout.prompt == "short":
+        yield f"{SHORT_INSTRUCTION}\nPrevious state: {NONE_TEXT}\n{SHORT_STATE_MARKER}{SHORT_UPDATE_MARKER}"
     seen: set[str] = set()
     for ex in examples:
         for t in ex.history:
@@ -273,4 +441,4 @@ def training_texts(examples: Iterable[Example]) -> Iterator[str]:
                 seen.add(line)
                 yield line
         yield turn_line("USER", ex.utterance)
-        yield state_to_target(ex.state or {})
+        yield target_text(ex, layout)

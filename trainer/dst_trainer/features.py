@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .data import Example, prompt_segments, state_to_target
+from .data import DEFAULT_LAYOUT, Example, Layout, prompt_segments, target_text
 
 IGNORE_INDEX = -100
 
@@ -25,13 +25,13 @@ def _bos(tokenizer) -> list[int]:
     return [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
 
 
-def encode_prompt(tokenizer, ex: Example, max_tokens: int) -> list[int]:
+def encode_prompt(tokenizer, ex: Example, max_tokens: int, layout: Layout = DEFAULT_LAYOUT) -> list[int]:
     """Prompt ids (with bos) of at most ``max_tokens`` tokens, newest history kept."""
-    return _encode_prompt(tokenizer, ex, max_tokens)[0]
+    return _encode_prompt(tokenizer, ex, max_tokens, layout)[0]
 
 
-def _encode_prompt(tokenizer, ex: Example, max_tokens: int) -> tuple[list[int], bool]:
-    header, lines, tail = prompt_segments(ex)
+def _encode_prompt(tokenizer, ex: Example, max_tokens: int, layout: Layout = DEFAULT_LAYOUT) -> tuple[list[int], bool]:
+    header, lines, tail = prompt_segments(ex, layout)
     head_ids = _bos(tokenizer) + _ids(tokenizer, header)
     tail_ids = _ids(tokenizer, tail)
     line_ids = [_ids(tokenizer, line) for line in lines]
@@ -50,21 +50,21 @@ def _encode_prompt(tokenizer, ex: Example, max_tokens: int) -> tuple[list[int], 
     return ids, truncated
 
 
-def encode_target(tokenizer, ex: Example) -> list[int]:
-    return _ids(tokenizer, state_to_target(ex.state or {})) + [tokenizer.eos_token_id]
+def encode_target(tokenizer, ex: Example, layout: Layout = DEFAULT_LAYOUT) -> list[int]:
+    return _ids(tokenizer, target_text(ex, layout)) + [tokenizer.eos_token_id]
 
 
 # Room kept for the prompt when deciding that a target is too long to train on.
 MIN_PROMPT_TOKENS = 16
 
 
-def encode_example(tokenizer, ex: Example, max_length: int) -> dict | None:
+def encode_example(tokenizer, ex: Example, max_length: int, layout: Layout = DEFAULT_LAYOUT) -> dict | None:
     """``{"input_ids", "labels"}`` for one training example, or None if it cannot fit."""
-    target = encode_target(tokenizer, ex)
+    target = encode_target(tokenizer, ex, layout)
     room = max_length - len(target)
     if room < MIN_PROMPT_TOKENS:
         return None
-    prompt, truncated = _encode_prompt(tokenizer, ex, room)
+    prompt, truncated = _encode_prompt(tokenizer, ex, room, layout)
     return {
         "input_ids": prompt + target,
         "labels": [IGNORE_INDEX] * len(prompt) + list(target),
@@ -85,14 +85,15 @@ class EncodedDataset:
         return self.items[i]
 
 
-def encode_dataset(tokenizer, examples: list[Example], max_length: int) -> tuple[EncodedDataset, dict]:
+def encode_dataset(tokenizer, examples: list[Example], max_length: int,
+                   layout: Layout = DEFAULT_LAYOUT) -> tuple[EncodedDataset, dict]:
     items: list[dict] = []
     skipped = 0
     prompt_truncated = 0
     total_tokens = 0
     target_tokens = 0
     for ex in examples:
-        enc = encode_example(tokenizer, ex, max_length)
+        enc = encode_example(tokenizer, ex, max_length, layout)
         if enc is None:
             skipped += 1
             continue

@@ -8,6 +8,13 @@ the input and continues after them.
 
 Inside a chunk of ``batch_size * 8`` examples the prompts are sorted by length so batches
 waste little padding; the chunk is written back in input order.
+
+The layout (``--prompt``/``--target``) is the one the model was trained with (its
+``dst_trainer.json``). With ``--prompt short`` each prompt holds the state *predicted* for
+the dialogue's previous turn: a chunk (``batch_size * 32`` examples) is generated in waves,
+turn by turn — wave k holds the k-th remaining turn of every dialogue in the chunk — so each
+turn sees its predecessor's prediction (across chunks and after a resume too, from the lines
+already written). The lines of a dialogue must come in turn order, as the converters write them.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import os
 import time
 
 from . import PROMPT_FORMAT_VERSION
-from .data import Example, parse_answer, read_examples
+from .data import DEFAULT_LAYOUT, Example, Layout, answer_to_state, read_examples
 from .errors import ConfigError
 from .events import emit
 
 SORT_CHUNK_BATCHES = 8
+CARRY_CHUNK_BATCHES = 32
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,8 +77,10 @@ def _resume_count(partial: str, examples: list[Example]) -> int:
 
 
 def generate_states(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int,
-                    num_beams: int) -> list[tuple[dict, bool]]:
-    """(flat state, answer was valid JSON) for each encoded prompt, in order, in one batch."""
+                    num_beams: int, prev_states: list[dict] | None = None,
+                    layout: Layout = DEFAULT_LAYOUT) -> list[tuple[dict, bool]]:
+    """(flat state, answer was valid) for each encoded prompt, in order, in one batch.
+    ``prev_states``: the state before each prompt's turn (for ``--target update``)."""
     import torch
 
     from .features import left_pad_batch
@@ -89,11 +99,12 @@ def generate_states(model, tokenizer, prompts: list[list[int]], *, max_new_token
         )
     new_tokens = out[:, input_ids.shape[1]:].tolist()
     results = []
-    for ids in new_tokens:
-        if tokenizer.eos_token_id in ids:
+    for k, ids in enumerate(new_tokens):
+        finished = tokenizer.eos_token_id in ids
+        if finished:
             ids = ids[: ids.index(tokenizer.eos_token_id)]
         text = tokenizer.decode(ids, skip_special_tokens=True)
-        results.append(parse_answer(text))
+        results.append(answer_to_state(text, finished, prev_states[k] if prev_states else None, layout))
     return results
 
 
@@ -125,6 +136,35 @@ def load_for_inference(name: str, dtype: str):
     return tokenizer, model
 
 
+def _waves(part: list[Example], carry: bool) -> list[list[int]]:
+    """Index groups generated together: all of ``part`` at once, or — when each turn needs
+    its predecessor's prediction — wave k = the k-th turn (in turn order) of every dialogue."""
+    if not carry:
+        return [list(range(len(part)))]
+    by_dialogue: dict[str, list[int]] = {}
+    for i, ex in enumerate(part):
+        by_dialogue.setdefault(ex.dialogue_id, []).append(i)
+    turns = [sorted(ix, key=lambda i: part[i].turn) for ix in by_dialogue.values()]
+    depth = max(len(t) for t in turns)
+    return [[t[k] for t in turns if k < len(t)] for k in range(depth)]
+
+
+def _carried_states(partial: str, count: int) -> dict[str, tuple[int, dict]]:
+    """The latest predicted state per dialogue among the first ``count`` lines kept in ``partial``."""
+    carried: dict[str, tuple[int, dict]] = {}
+    if count <= 0:
+        return carried
+    with open(partial, encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if n >= count:
+                break
+            obj = json.loads(line)
+            did, turn = obj["dialogue_id"], obj["turn"]
+            if turn >= carried.get(did, (-1, None))[0]:
+                carried[did] = (turn, obj.get("state") or {})
+    return carried
+
+
 def run(args) -> dict:
     if args.batch_size < 1 or args.max_new_tokens < 1 or args.num_beams < 1 or args.threads < 0:
         raise ConfigError("--batch-size, --max-new-tokens and --num-beams must be >= 1, --threads >= 0")
@@ -140,6 +180,10 @@ def run(args) -> dict:
         if fmt is not None and fmt != PROMPT_FORMAT_VERSION:
             raise ConfigError(f"--model {args.model}: trained with prompt format {fmt}, "
                               f"this trainer uses {PROMPT_FORMAT_VERSION}")
+    try:
+        layout = Layout.from_meta(meta)
+    except ValueError as e:
+        raise ConfigError(f"--model {args.model}: {e}") from None
     max_length = args.max_length or meta.get("max_length") or 1024
     max_prompt = max(max_length - args.max_new_tokens, 32)
 
@@ -168,28 +212,44 @@ def run(args) -> dict:
     invalid = 0
     t0 = time.time()
     start_count = done_count
+    # --prompt short: dialogue -> (turn, predicted state) of its latest predicted turn.
+    carried: dict[str, tuple[int, dict]] = _carried_states(partial, done_count) if layout.carries_state else {}
+
+    def _before(ex: Example) -> dict:
+        turn, state = carried.get(ex.dialogue_id, (None, None))
+        return state if turn is not None and turn < ex.turn else {}
 
     def _progress(step: int) -> None:
         rate = (step - start_count) / max(time.time() - t0, 1e-9)
         emit({"event": "progress", "step": step, "total_steps": total, "unit": "examples",
               "examples_per_second": round(rate, 2),
               "eta_seconds": round((total - step) / rate, 1) if rate > 0 else None})
-    chunk = args.batch_size * SORT_CHUNK_BATCHES
+    chunk = args.batch_size * (CARRY_CHUNK_BATCHES if layout.carries_state else SORT_CHUNK_BATCHES)
     with open(partial, "a", encoding="utf-8") as fh:
         while done_count < total:
             part = examples[done_count: done_count + chunk]
-            prompts = [encode_prompt(tokenizer, ex, max_prompt) for ex in part]
-            order = sorted(range(len(part)), key=lambda i: len(prompts[i]), reverse=True)
             results: list = [None] * len(part)
-            for b in range(0, len(order), args.batch_size):
-                idx = order[b: b + args.batch_size]
-                states = generate_states(model, tokenizer, [prompts[i] for i in idx],
-                                         max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
-                for i, r in zip(idx, states):
-                    results[i] = r
-                processed = b + len(idx)
-                if processed < len(order):
-                    _progress(done_count + processed)
+            processed = 0
+            for wave in _waves(part, layout.carries_state):
+                for i in wave:
+                    if layout.carries_state:
+                        part[i].prev_state = _before(part[i])
+                prompts = {i: encode_prompt(tokenizer, part[i], max_prompt, layout) for i in wave}
+                order = sorted(wave, key=lambda i: len(prompts[i]), reverse=True)
+                for b in range(0, len(order), args.batch_size):
+                    idx = order[b: b + args.batch_size]
+                    kw = {"prev_states": [part[i].prev_state or {} for i in idx], "layout": layout} \
+                        if layout != DEFAULT_LAYOUT else {}
+                    states = generate_states(model, tokenizer, [prompts[i] for i in idx],
+                                             max_new_tokens=args.max_new_tokens, num_beams=args.num_beams, **kw)
+                    for i, r in zip(idx, states):
+                        results[i] = r
+                        ex = part[i]
+                        if layout.carries_state and ex.turn >= carried.get(ex.dialogue_id, (-1, None))[0]:
+                            carried[ex.dialogue_id] = (ex.turn, r[0])
+                    processed += len(idx)
+                    if processed < len(part):
+                        _progress(done_count + processed)
             for ex, (state, valid) in zip(part, results):
                 invalid += not valid
                 fh.write(output_line(ex, state) + "\n")

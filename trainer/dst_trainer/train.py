@@ -1,8 +1,10 @@
 """``train``: fine-tune a causal LM on DST examples with the Hugging Face Trainer.
 
 - ``--tiny`` builds a tokenizer and a tiny model locally; otherwise ``--init`` names a hub
-  model, a local model directory, a previous ``train --out`` directory (stage 2) or a
-  ``checkpoint-N`` directory.
+  model, a local model directory, a ``.gguf`` file (dequantised on load; needs the ``gguf``
+  package), a previous ``train --out`` directory (stage 2) or a ``checkpoint-N`` directory.
+- ``--prompt``/``--target`` choose the text layout (``data.Layout``; default full/json, the
+  paper's); ``--time-budget`` stops training cleanly (checkpoint + final model) in time.
 - Single process on CPU or one GPU; several GPUs when started by ``torchrun`` or
   ``accelerate launch`` (the Trainer does the distribution).
 - ``--out`` holds ``checkpoint-N/`` directories (model, optimizer, scheduler, RNG and
@@ -27,7 +29,7 @@ import time
 from datetime import datetime, timezone
 
 from . import PROMPT_FORMAT_VERSION, __version__
-from .data import file_info, read_examples, training_texts
+from .data import Layout, attach_previous_states, file_info, read_examples, training_texts
 from .errors import ConfigError, DataError, is_oom
 from .events import emit, is_main_process
 
@@ -39,7 +41,8 @@ ARGS_FILE = "training_args.json"
 FINGERPRINT_KEYS = (
     "init", "tiny", "epochs", "lr", "batch_size", "grad_accum", "max_length", "warmup_ratio",
     "scheduler", "seed", "lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
-    "max_steps", "weight_decay", "max_grad_norm", "tiny_vocab_size",
+    "max_steps", "weight_decay", "max_grad_norm", "tiny_vocab_size", "prompt", "target", "time_budget",
+    "group_by_length",
 )
 
 
@@ -47,8 +50,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", required=True, help="training JSON-lines file")
     p.add_argument("--out", required=True, help="output directory (checkpoints and final model)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--init", help="hub name, local model dir, stage-1 --out dir or checkpoint dir")
+    src.add_argument("--init", help="hub name, local model dir, .gguf file, stage-1 --out dir or checkpoint dir")
     src.add_argument("--tiny", action="store_true", help="build a tiny tokenizer+model locally (no hub)")
+    p.add_argument("--prompt", default="full", choices=["full", "short"],
+                   help="full = instruction + whole history + last user turn (paper); "
+                        "short = previous state + last system and user turns (predict carries its own state)")
+    p.add_argument("--target", default="json", choices=["json", "pairs", "update"],
+                   help="json = full state grouped by domain (paper); pairs = full state as slot=value; ...; "
+                        "update = only the turn's changes as slot=value pairs (needs --prompt short)")
+    p.add_argument("--time-budget", default=None, type=parse_duration,
+                   help="stop after this long (e.g. 1800, 1800s, 30m, 1.5h; counted from the start of the "
+                        "command, so model loading counts): checkpoint + final model are saved at that step")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--batch-size", type=int, default=8, help="per device")
@@ -70,6 +82,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="dtype the --init weights are loaded in; auto = bfloat16 for --lora with bf16, else float32")
     p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--group-by-length", action="store_true",
+                   help="batches of examples of similar length (less padding; HF LengthGroupedSampler)")
     p.add_argument("--auto-find-batch-size", action="store_true",
                    help="on CUDA OOM, retry with half the per-device batch size (HF Trainer)")
     p.add_argument("--save-steps", type=int, default=500)
@@ -85,6 +99,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def parse_duration(text) -> float:
+    """``1800``, ``1800s``, ``30m``, ``1.5h`` → seconds (> 0)."""
+    t = str(text).strip().lower()
+    scale = {"s": 1, "m": 60, "h": 3600}.get(t[-1:], None)
+    try:
+        value = float(t[:-1] if scale else t) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 1800, 30m, 1.5h)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be > 0")
+    return value
+
+
+def is_gguf(name: str | None) -> bool:
+    return bool(name) and name.lower().endswith(".gguf")
 
 
 def _validate(args) -> None:
@@ -107,7 +138,14 @@ def _validate(args) -> None:
             raise ConfigError(msg)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ConfigError(f"--out {args.out}: exists and is not a directory")
-    if args.init and (_looks_like_path(args.init) or os.path.exists(args.init)) and not os.path.isdir(
+    try:
+        Layout(args.prompt, args.target).check()
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if is_gguf(args.init):
+        if not os.path.isfile(os.path.expanduser(args.init)):
+            raise ConfigError(f"--init {args.init}: no such .gguf file")
+    elif args.init and (_looks_like_path(args.init) or os.path.exists(args.init)) and not os.path.isdir(
             os.path.expanduser(args.init)):
         raise ConfigError(f"--init {args.init}: no such model directory")
 
@@ -228,10 +266,34 @@ def _ensure_pad(tokenizer) -> None:
 
 
 def load_pretrained(name: str, dtype: str):
-    """Tokenizer + causal LM from a hub name or a directory; any failure is a config error."""
+    """Tokenizer + causal LM from a hub name, a directory or a ``.gguf`` file (dequantised to
+    ``dtype`` by transformers; needs the ``gguf`` package); any failure is a config error."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if is_gguf(name):
+        path = os.path.abspath(os.path.expanduser(name))
+        if not os.path.isfile(path):
+            raise ConfigError(f"--init {name}: no such .gguf file")
+        try:
+            import gguf  # noqa: F401 - transformers needs it to read the file
+        except ImportError:
+            raise ConfigError(f"--init {name}: loading a .gguf needs the Python package 'gguf' "
+                              "(pip install -r trainer/requirements.txt)") from None
+        folder, file = os.path.split(path)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a de-quantising bar per tensor group on stderr otherwise
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=getattr(torch, dtype))
+        except Exception as e:  # noqa: BLE001
+            if is_oom(e):
+                raise
+            raise ConfigError(f"--init {name}: cannot load the GGUF model: {type(e).__name__}: {e}") from e
+        finally:
+            hf_logging.enable_progress_bar()
+        return tokenizer, _dequantised(model)
     if _looks_like_path(name) or os.path.exists(name):
         path = os.path.expanduser(name)
         if not os.path.isdir(path):
@@ -245,6 +307,19 @@ def load_pretrained(name: str, dtype: str):
             raise
         raise ConfigError(f"--init {name}: cannot load model/tokenizer: {type(e).__name__}: {e}") from e
     return tokenizer, model
+
+
+def _dequantised(model):
+    """A model read from a GGUF holds ordinary float tensors (transformers de-quantises them
+    on load) but stays marked as quantized, which makes the Trainer refuse full fine-tuning
+    and would write a ``quantization_config`` into the saved ``config.json``. Drop the marks."""
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer = None
+    if getattr(model, "is_quantized", False):
+        model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    return model
 
 
 def _count_params(model) -> dict:
@@ -317,14 +392,71 @@ def make_progress_callback(resumed_from: str | None = None):
     return ProgressCallback()
 
 
+def make_time_budget_callback(deadline: float):
+    """Stops training (with a checkpoint, so the final model is saved) once ``deadline``
+    (time.time()) has passed; records that in ``stopped``."""
+    from transformers import TrainerCallback
+
+    class TimeBudget(TrainerCallback):
+        stopped = False
+
+        def on_step_end(self, args, state, control, **kw):
+            if time.time() >= deadline and state.global_step < state.max_steps:
+                control.should_training_stop = True
+                control.should_save = True
+                TimeBudget.stopped = True
+
+    return TimeBudget()
+
+
+def make_trainer_class():
+    """The HF Trainer, computing logits only where the loss needs them.
+
+    The loss covers the target tokens, which come after the prompt; so the LM head (a
+    vocabulary-sized matrix product, ~20 % of a small model's compute) is applied only from
+    the earliest target position of the batch on (``logits_to_keep``), with the labels cut
+    to match. Same loss, same gradients; models without ``logits_to_keep`` take the usual path.
+    """
+    import inspect
+
+    from transformers import Trainer
+
+    class DstTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.get("labels")
+            if labels is not None and labels.dim() == 2 and self._keeps_logits(model):
+                length = labels.shape[1]
+                targets = labels.ne(-100)
+                if bool(targets.any(dim=1).all()):
+                    first = int(targets.float().argmax(dim=1).min())
+                    keep = length - first + 1
+                    if 1 < keep < length:
+                        inputs = {**inputs, "labels": labels[:, length - keep:], "logits_to_keep": keep}
+            return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+
+        def _keeps_logits(self, model) -> bool:
+            if not hasattr(self, "_logits_to_keep_ok"):
+                base = self.accelerator.unwrap_model(model)
+                base = base.get_base_model() if hasattr(base, "get_base_model") else base
+                self._logits_to_keep_ok = "logits_to_keep" in inspect.signature(type(base).forward).parameters
+            return self._logits_to_keep_ok
+
+    return DstTrainer
+
+
 # --------------------------------------------------------------------------- command
 
 
 def run(args) -> dict:
     """Train; returns the ``done`` event (also emitted)."""
+    started_clock = time.time()
     _validate(args)
+    layout = Layout(args.prompt, args.target).check()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     examples = read_examples(args.train, need_state=True)
+    if layout.prompt == "short":
+        attach_previous_states(examples)
     data = file_info(args.train)
     data["dialogues"] = len({ex.dialogue_id for ex in examples})
     data["lines_used"] = len(examples)
@@ -356,7 +488,7 @@ def run(args) -> dict:
         )
 
     import transformers
-    from transformers import SchedulerType, Trainer, TrainingArguments, set_seed
+    from transformers import SchedulerType, TrainingArguments, set_seed
 
     try:
         SchedulerType(args.scheduler)
@@ -377,12 +509,12 @@ def run(args) -> dict:
 
             tokenizer = AutoTokenizer.from_pretrained(resume)  # same vocabulary as the weights
         else:
-            tokenizer = train_tokenizer(training_texts(examples), args.tiny_vocab_size)
+            tokenizer = train_tokenizer(training_texts(examples, layout), args.tiny_vocab_size)
         model = build_model(tokenizer, args.max_length, args.seed)
         init_info = {"kind": "tiny", "vocab_size": len(tokenizer)}
     else:
         tokenizer, model = load_pretrained(args.init, precision["load_dtype"])
-        init_info = {"kind": "pretrained", "name": args.init}
+        init_info = {"kind": "gguf" if is_gguf(args.init) else "pretrained", "name": args.init}
         upstream = _read_json(os.path.join(os.path.expanduser(args.init), META_FILE)) if os.path.isdir(
             os.path.expanduser(args.init)) else None
         if upstream:  # stage 2: remember what stage 1 was trained on
@@ -408,7 +540,7 @@ def run(args) -> dict:
     # ---- data
     from .features import Collator, encode_dataset
 
-    dataset, enc_stats = encode_dataset(tokenizer, examples, args.max_length)
+    dataset, enc_stats = encode_dataset(tokenizer, examples, args.max_length, layout)
     if len(dataset) == 0:
         raise DataError(f"{args.train}: no example fits in --max-length {args.max_length}")
 
@@ -443,6 +575,8 @@ def run(args) -> dict:
         use_cpu=precision["device"] == "cpu",  # also what makes torchrun work on CPU (gloo DDP)
         auto_find_batch_size=args.auto_find_batch_size,
     )
+    if args.group_by_length:
+        targs_kwargs["train_sampling_strategy"] = "group_by_length"
     import inspect
 
     accepted = set(inspect.signature(TrainingArguments.__init__).parameters)
@@ -465,6 +599,7 @@ def run(args) -> dict:
     meta = {
         "trainer_version": __version__,
         "prompt_format": PROMPT_FORMAT_VERSION,
+        "format": layout.as_dict(),
         "fingerprint": fp,
         "completed": False,
         "started_at": started,
@@ -488,13 +623,18 @@ def run(args) -> dict:
         })
         _write_json(meta_path, meta)
 
-    trainer = Trainer(
+    callbacks = [make_progress_callback(resume)]
+    budget = None
+    if args.time_budget:
+        budget = make_time_budget_callback(started_clock + args.time_budget)
+        callbacks.append(budget)
+    trainer = make_trainer_class()(
         model=model,
         args=targs,
         train_dataset=dataset,
         data_collator=Collator(tokenizer.pad_token_id),
         processing_class=tokenizer,
-        callbacks=[make_progress_callback(resume)],
+        callbacks=callbacks,
     )
     try:
         result = trainer.train(resume_from_checkpoint=resume)
@@ -525,8 +665,13 @@ def run(args) -> dict:
             "train_loss": train_loss,
             "global_step": trainer.state.global_step,
             "metrics": metrics,
+            "stopped_by_time_budget": bool(budget and budget.stopped),
+            "planned_steps": trainer.state.max_steps,
         })
         _write_json(meta_path, meta)
     done = {"event": "done", "output": out, "train_loss": train_loss, "global_step": trainer.state.global_step}
+    if budget and budget.stopped:
+        done["stopped_by_time_budget"] = True
+        done["planned_steps"] = trainer.state.max_steps
     emit(done)
     return done
