@@ -220,3 +220,24 @@ def test_init_from_a_local_model_dir_without_pad_token(cli, train_file, tiny_tok
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model_type"] == "gpt2"
     assert json.loads((out / "tokenizer_config.json").read_text())["pad_token"] == "<unk>"
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_skipped_and_resume_uses_the_newest_complete_one(cli, train_file,
+                                                                                            tmp_path):
+    """HF writes ``trainer_state.json`` last (after weights, optimizer, scheduler and RNG): a
+    ``checkpoint-N`` folder without it is what a kill mid-save leaves. Resume must skip it
+    (and remove it), not start from 0 nor load half a checkpoint."""
+    out = tmp_path / "model"
+    first = cli("train", "--train", train_file, "--out", out, *TINY, "--max-steps", "4")
+    assert first.rc == 0, first
+    (out / "checkpoint-4" / "trainer_state.json").unlink()
+    (out / "checkpoint-4" / "optimizer.pt").unlink()
+    meta = json.loads((out / "dst_trainer.json").read_text())
+    meta["completed"] = False
+    (out / "dst_trainer.json").write_text(json.dumps(meta))
+    res = cli("train", "--train", train_file, "--out", out, *TINY, "--max-steps", "6")
+    assert res.rc == 0, res
+    assert res.of("start")[0]["step"] == 2
+    assert [p["step"] for p in res.of("progress")] == [3, 4, 5, 6]
+    assert json.loads((out / "training_args.json").read_text())["resumed_from"] == str(out / "checkpoint-2")
+    assert (out / "checkpoint-6" / "trainer_state.json").exists()
