@@ -4,6 +4,7 @@
  * variant — with sizes and hashes recorded in `datasets`.
  */
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
@@ -34,6 +35,14 @@ async function loadGenerated(db: Db, runId: string): Promise<Dialogue[]> {
   return rows.map((r) => r.content as Dialogue);
 }
 
+function beat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // called outside an activity
+  }
+}
+
 export function createAssembleActivities(deps: { db: Db }) {
   const { db } = deps;
   const record = async (runId: string, name: string, f: Awaited<ReturnType<typeof writeExamples>>) => {
@@ -61,8 +70,10 @@ export function createAssembleActivities(deps: { db: Db }) {
       const load = (r: { dataset: string; split: string }) => loadReal(db, r.dataset, r.split);
       const file = (name: string) => path.join(input.outDir, `${name}.jsonl`);
       const out: AssembledFile[] = [];
-      const write = async (name: string, ds: Dialogue[]) =>
+      const write = async (name: string, ds: Dialogue[]) => {
         out.push(await record(input.runId, name, await writeExamples(file(name), ds)));
+        beat(); // a matrix has many files: each one is progress
+      };
       // Check every source before writing anything.
       for (const r of [...input.versions.map((v) => v.real), ...input.tests.map((t) => t.source)]) {
         const [c] = await db
