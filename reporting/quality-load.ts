@@ -1,0 +1,98 @@
+/**
+ * Inputs of `computeQuality`: the generated dialogues with their rejection and correction
+ * counts, from Postgres (a generation or pipeline run) or from a folder in the layout
+ * `simulate` and `export` write (`data.json` or `multiwoz22/`, `summary.json`,
+ * `accepted.jsonl`, `rejected.jsonl`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { and, asc, eq } from 'drizzle-orm';
+import { generationRunOf } from '../activities/export-run';
+import { defaultTrainSource } from '../activities/generate-resources';
+import type { Db } from '../db/client';
+import { dialogues, generationAttempts } from '../db/schema';
+import { loadDataset } from '../multiwoz/loaders';
+import { loadOntology } from '../multiwoz/ontology';
+import type { Dialogue } from '../multiwoz/types';
+import { computeQuality, type QualityReport } from './quality';
+
+export interface GeneratedData {
+  /** The generation run id, or the folder. */
+  source: string;
+  generated: Dialogue[];
+  rejections: Record<string, number>;
+  corrections: Record<string, number>;
+}
+
+const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+
+function jsonLines(file: string): Array<Record<string, unknown>> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A `simulate --out` or `export --out` folder. */
+export async function generatedFromFolder(dir: string): Promise<GeneratedData> {
+  const generated = await loadDataset({ source: dir });
+  const summaryFile = path.join(dir, 'summary.json');
+  const summary = existsSync(summaryFile)
+    ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as {
+        reasons?: Record<string, number>;
+        corrections?: Record<string, number>;
+      })
+    : {};
+  const rejections: Record<string, number> = { ...summary.reasons };
+  const corrections: Record<string, number> = { ...summary.corrections };
+  // Folders without a summary: count from the attempt files.
+  if (!summary.reasons)
+    for (const r of jsonLines(path.join(dir, 'rejected.jsonl'))) bump(rejections, String(r.reason));
+  if (!summary.corrections)
+    for (const a of jsonLines(path.join(dir, 'accepted.jsonl')))
+      for (const f of (a.failures as Array<{ reason: string }> | undefined) ?? [])
+        bump(corrections, f.reason);
+  return { source: dir, generated, rejections, corrections };
+}
+
+/** A generation run, or a pipeline run's generation step, from Postgres. */
+export async function generatedFromDb(db: Db, runId: string): Promise<GeneratedData> {
+  const gen = await generationRunOf(db, runId);
+  const rows = await db
+    .select({ content: dialogues.content })
+    .from(dialogues)
+    .where(and(eq(dialogues.runId, gen), eq(dialogues.source, 'generated')))
+    .orderBy(asc(dialogues.dialogueId));
+  const attempts = await db
+    .select({
+      accepted: generationAttempts.accepted,
+      reason: generationAttempts.reason,
+      failures: generationAttempts.failures,
+    })
+    .from(generationAttempts)
+    .where(eq(generationAttempts.runId, gen));
+  const rejections: Record<string, number> = {};
+  const corrections: Record<string, number> = {};
+  for (const a of attempts) {
+    if (!a.accepted) bump(rejections, a.reason ?? 'unknown');
+    else for (const f of a.failures) bump(corrections, f.reason);
+  }
+  return { source: gen, generated: rows.map((r) => r.content as Dialogue), rejections, corrections };
+}
+
+/** The real training dialogues compared against (default: the offline 2.1 train split). */
+export function realTraining(source = defaultTrainSource()): Promise<Dialogue[]> {
+  return loadDataset({ source, split: 'train' });
+}
+
+export async function qualityOf(data: GeneratedData, real: Dialogue[], samples = 3): Promise<QualityReport> {
+  return computeQuality({
+    generated: data.generated,
+    real,
+    ontology: loadOntology(),
+    rejections: data.rejections,
+    corrections: data.corrections,
+    samples,
+  });
+}
