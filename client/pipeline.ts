@@ -28,7 +28,15 @@ export function loadPipelineConfig(file: string): PipelineConfig {
       : /^https?:/.test(s)
         ? s
         : path.resolve(base, s);
-  return { ...r.data, import: r.data.import.map((i) => ({ ...i, source: resolve(i.source) })) };
+  // A local base model (`./…`, `../…` or a `.gguf` file) is relative to the config file, like
+  // the sources; a hub name (`org/model`) is left alone. The trainer runs in trainer/.
+  const init = r.data.training.init;
+  const localInit = init && (/^\.\.?\//.test(init) || init.toLowerCase().endsWith('.gguf'));
+  return {
+    ...r.data,
+    import: r.data.import.map((i) => ({ ...i, source: resolve(i.source) })),
+    ...(localInit ? { training: { ...r.data.training, init: path.resolve(base, init) } } : {}),
+  };
 }
 
 export async function startPipeline(client: Client, runId: string, config: PipelineConfig, workDir: string) {

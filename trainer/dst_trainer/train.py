@@ -59,8 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="json = full state grouped by domain (paper); pairs = full state as slot=value; ...; "
                         "update = only the turn's changes as slot=value pairs (needs --prompt short)")
     p.add_argument("--time-budget", default=None, type=parse_duration,
-                   help="stop after this long (e.g. 1800, 1800s, 30m, 1.5h; counted from the start of the "
-                        "command, so model loading counts): checkpoint + final model are saved at that step")
+                   help="stop training after this long (e.g. 1800, 1800s, 30m, 1.5h; counted from the first "
+                        "step, so loading is not included): checkpoint + final model are saved at that step, and "
+                        "cosine/linear schedules decay over the steps expected to fit")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--batch-size", type=int, default=8, help="per device")
@@ -392,21 +393,57 @@ def make_progress_callback(resumed_from: str | None = None):
     return ProgressCallback()
 
 
-def make_time_budget_callback(deadline: float):
-    """Stops training (with a checkpoint, so the final model is saved) once ``deadline``
-    (time.time()) has passed; records that in ``stopped``."""
+def make_time_budget_callback(seconds: float):
+    """Stops training (with a checkpoint, so the final model is saved) once ``seconds`` have
+    passed since its first step began; records that in ``stopped``. ``horizon`` is the step at which
+    the run is expected to end — ``max_steps``, or fewer when the steps measured so far say
+    the deadline comes first (re-estimated every step); the schedule decays towards it."""
     from transformers import TrainerCallback
 
     class TimeBudget(TrainerCallback):
-        stopped = False
+        def __init__(self):
+            self.stopped = False
+            self.horizon: int | None = None
+            self.t0 = None
+            self.step0 = 0
+
+        def on_step_begin(self, args, state, control, **kw):
+            if self.t0 is None:
+                self.t0, self.step0 = time.time(), state.global_step
 
         def on_step_end(self, args, state, control, **kw):
-            if time.time() >= deadline and state.global_step < state.max_steps:
+            now = time.time()
+            deadline = self.t0 + seconds
+            done = state.global_step - self.step0
+            if done > 0 and self.t0 is not None:
+                per_step = (now - self.t0) / done
+                fit = state.global_step + int(max(deadline - now, 0) / per_step)
+                self.horizon = max(state.global_step, min(state.max_steps, fit))
+            if now >= deadline and state.global_step < state.max_steps:
                 control.should_training_stop = True
                 control.should_save = True
-                TimeBudget.stopped = True
+                self.stopped = True
 
     return TimeBudget()
+
+
+def budget_schedule(optimizer, kind: str, warmup_ratio: float, max_steps: int, budget):
+    """Warm-up then cosine or linear decay over ``budget.horizon`` steps (``max_steps`` until
+    measured): with ``--time-budget`` the learning rate reaches its end by the deadline even
+    when the machine is slower than planned."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    def factor(step: int) -> float:
+        horizon = max(1, budget.horizon or max_steps)
+        warmup = math.ceil(warmup_ratio * horizon)
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = min(1.0, (step - warmup) / max(1, horizon - warmup))
+        if kind == "linear":
+            return 1.0 - progress
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return LambdaLR(optimizer, factor)
 
 
 def make_trainer_class():
@@ -422,6 +459,16 @@ def make_trainer_class():
     from transformers import Trainer
 
     class DstTrainer(Trainer):
+        time_budget = None  # the TimeBudget callback: its horizon shapes cosine/linear schedules
+
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            kind = str(getattr(self.args.lr_scheduler_type, "value", self.args.lr_scheduler_type))
+            if self.time_budget is None or kind not in ("cosine", "linear") or self.lr_scheduler is not None:
+                return super().create_scheduler(num_training_steps, optimizer)
+            self.lr_scheduler = budget_schedule(optimizer or self.optimizer, kind, self.args.warmup_steps,
+                                                num_training_steps, self.time_budget)
+            return self.lr_scheduler
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.get("labels")
             if labels is not None and labels.dim() == 2 and self._keeps_logits(model):
@@ -450,7 +497,6 @@ def make_trainer_class():
 
 def run(args) -> dict:
     """Train; returns the ``done`` event (also emitted)."""
-    started_clock = time.time()
     _validate(args)
     layout = Layout(args.prompt, args.target).check()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -626,9 +672,11 @@ def run(args) -> dict:
     callbacks = [make_progress_callback(resume)]
     budget = None
     if args.time_budget:
-        budget = make_time_budget_callback(started_clock + args.time_budget)
+        budget = make_time_budget_callback(args.time_budget)
         callbacks.append(budget)
-    trainer = make_trainer_class()(
+    trainer_class = make_trainer_class()
+    trainer_class.time_budget = budget
+    trainer = trainer_class(
         model=model,
         args=targs,
         train_dataset=dataset,

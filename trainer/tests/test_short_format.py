@@ -262,3 +262,14 @@ def test_loss_on_kept_logits_equals_the_full_loss(tiny_tokenizer, mwz_rows, tmp_
     assert calls and 1 < calls[0] < batch["input_ids"].shape[1]  # fewer positions than the sequence
     full = forward(**batch).loss
     assert torch.allclose(kept, full, atol=1e-5), (kept, full)
+
+
+def test_time_budget_schedule_decays_by_the_deadline(cli, train_file, tmp_path):
+    res = cli("train", "--train", train_file, "--out", tmp_path / "m", "--tiny", "--batch-size", "1", "--lr", "3e-3",
+              "--max-length", "256", "--max-steps", "100000", "--save-steps", "100000", "--warmup-ratio", "0.03",
+              "--time-budget", "8s")
+    assert res.rc == 0, res
+    lrs = [p["learning_rate"] for p in res.of("progress")]
+    assert res.of("done")[0]["stopped_by_time_budget"] and len(lrs) >= 5
+    # Planned for 100000 steps the cosine would hardly have moved; fitted to the budget it ends low.
+    assert max(lrs) > 2e-3 and lrs[-1] < 0.35 * 3e-3, lrs
