@@ -9,6 +9,7 @@
  *   each call re-evaluates most of its prompt (user, system, labeller prompts alternate).
  * - `pooled`: one sequence per (goal, attempt, role), least recently used reassigned: a role's
  *   next call evaluates only the tokens its prompt added since its last call.
+ * - `pooled2`: the same with two goals at once, decoded as parallel sequences in one batch.
  * Prints accepted dialogues per hour, minutes per accepted dialogue, and per role: calls,
  * evaluated vs total prompt tokens, completion tokens/s and seconds per call.
  */
@@ -23,8 +24,13 @@ import { sampleGoals } from '../simulator/goals';
 import { estimateRevealStats } from '../simulator/reveal';
 import { formatRoleTable } from '../simulator/role-usage';
 import { simulateLocally } from '../simulator/run-local';
+import { sessionTracer } from '../simulator/trace';
 
-const MODES = { single: { sequences: 1 }, pooled: { sequences: 8 } } as const;
+const MODES = {
+  single: { sequences: 1, concurrency: 1 },
+  pooled: { sequences: 8, concurrency: 1 },
+  pooled2: { sequences: 8, concurrency: 2 },
+} as const;
 type Mode = keyof typeof MODES;
 
 async function main() {
@@ -42,17 +48,33 @@ async function main() {
   const stats = estimateRevealStats(train);
   const goals = sampleGoals({ count: goalsN, seed, trainDialogues: train, deps: { db, ontology } });
   const rows: string[][] = [
-    ['mode', 'goals', 'accepted', 'user turns/dlg', 'minutes', 'min/accepted', 'accepted/h', 'calls', 'evaluated/prompt'],
+    [
+      'mode',
+      'goals',
+      'accepted',
+      'user turns/dlg',
+      'minutes',
+      'min/accepted',
+      'accepted/h',
+      'calls',
+      'evaluated/prompt',
+    ],
   ];
   const details: string[] = [];
   for (const mode of modes) {
-    const llm = createLocalLlamaClient({ modelPath, temperature: 0.5, maxTokens: 512, ...MODES[mode] });
+    const { sequences, concurrency } = MODES[mode];
+    const llm = createLocalLlamaClient({ modelPath, temperature: 0.5, maxTokens: 512, sequences });
     await llm.preflight?.(); // model load is not generation time
     try {
       const { runs, summary } = await simulateLocally(
         goals,
         { llm, db, ontology, stats },
-        { seed, paraphrases: 0, onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`) },
+        {
+          seed,
+          paraphrases: 0,
+          concurrency,
+          onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`),
+        },
       );
       const minutes = summary.seconds / 60;
       const accepted = runs.filter((r) => r.accepted);
@@ -80,7 +102,9 @@ async function main() {
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(`model ${path.basename(modelPath)}, seed ${seed}, paraphrases 0`);
-  console.log(rows.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n'));
+  console.log(
+    rows.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n'),
+  );
   console.log('\nper role:\n' + details.join('\n\n'));
 }
 

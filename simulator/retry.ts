@@ -52,8 +52,12 @@ export async function runSessionWithRetry(
   deps: SimulatorDeps,
   opts: SimulatorOptions,
   policy?: RetryPolicy,
+  onStep?: (s: Session) => void,
 ): Promise<Session> {
   let s = session;
-  while (s.next !== STEP.DONE) s = await stepWithRetry(s, deps, opts, policy);
+  while (s.next !== STEP.DONE) {
+    s = await stepWithRetry(s, deps, opts, policy);
+    onStep?.(s);
+  }
   return s;
 }

@@ -7,7 +7,7 @@ import { runSessionWithRetry, type RetryPolicy } from './retry';
 import { sessionOutcome, startSession, type SimulatorDeps, type SimulatorOptions } from './engine';
 import type { Goal } from './goal-types';
 import type { DialogueOutcome, Reason, UsageTotals } from './types';
-import { emptyUsage } from './session';
+import { emptyUsage, type Session } from './session';
 import { sumRoleUsage } from './role-usage';
 
 export interface GoalRun {
@@ -35,6 +35,8 @@ export interface LocalRunOptions extends SimulatorOptions {
   concurrency?: number;
   retry?: RetryPolicy;
   onGoal?: (run: GoalRun, done: number) => void;
+  /** Sees the session after every LLM call (e.g. to print turns as they are made). */
+  onStep?: (s: Session) => void;
 }
 
 /** Generated dialogue ids: stable per seed and goal index. */
@@ -64,7 +66,7 @@ async function runGoal(
   const attempts: DialogueOutcome[] = [];
   for (let attempt = 1; attempt <= (opts.maxAttempts ?? 3); attempt++) {
     const session = startSession({ goal, goalIndex: index, attempt, seed: opts.seed }, deps.stats);
-    const outcome = sessionOutcome(await runSessionWithRetry(session, deps, opts, opts.retry));
+    const outcome = sessionOutcome(await runSessionWithRetry(session, deps, opts, opts.retry, opts.onStep));
     attempts.push(outcome);
     if (outcome.accepted)
       return { index, goal, attempts, accepted: asDialogue(generatedId(opts.seed, index), outcome) };

@@ -13,6 +13,7 @@ import { loadVenueDb } from '../../multiwoz/venues';
 import { sampleGoals } from '../../simulator/goals';
 import { estimateRevealStats } from '../../simulator/reveal';
 import { formatRoleTable } from '../../simulator/role-usage';
+import { sessionTracer } from '../../simulator/trace';
 import { simulateLocally, type GoalRun, type LocalRunSummary } from '../../simulator/run-local';
 import { GenerationCliOptions, parseOptions, providerOf } from '../options';
 import { progressView } from '../progress';
@@ -25,6 +26,7 @@ const SimulateOptions = GenerationCliOptions.extend({
   out: z.string().min(1),
   concurrency: z.coerce.number().int().min(1).max(64).default(1),
   json: z.boolean().default(false),
+  trace: z.boolean().default(false),
 });
 type Opts = z.infer<typeof SimulateOptions>;
 
@@ -49,6 +51,7 @@ export function registerSimulate(program: Command): void {
     .option('--paraphrases <n>', 'rewrites asked per user utterance (0: off)', '3')
     .option('--concurrency <n>', 'goals simulated at once', '1')
     .option('--json', 'print the summary as one JSON object')
+    .option('--trace', 'print every turn and its state to stderr as it is made')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(SimulateOptions, raw);
       await runSimulate(opts);
@@ -85,6 +88,7 @@ async function runSimulate(opts: Opts): Promise<void> {
       paraphrases: opts.paraphrases,
       concurrency: opts.concurrency,
       onGoal: (_r, done) => view.update(done, goals.length),
+      ...(opts.trace ? { onStep: sessionTracer((l) => console.error(l)) } : {}),
     });
     view.stop();
     await writeResults(opts.out, runs, summary);
