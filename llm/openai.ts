@@ -14,6 +14,8 @@ export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 /** Header carrying `ChatRequest.role`, so logs, proxies and the test server can tell roles apart. */
 export const ROLE_HEADER = 'x-dst-role';
+/** Header carrying `ChatRequest.cacheKey` (`<goal>/<attempt>/<role>`): tells calls of dialogues apart. */
+export const CONVERSATION_HEADER = 'x-dst-conversation';
 
 export interface OpenAiClientOptions {
   /** Sent as `Authorization: Bearer`; never logged nor put in any error message. */
@@ -87,7 +89,13 @@ export function createOpenAiClient(opts: OpenAiClientOptions): LlmClient {
     if (responseFormat) body.response_format = responseFormat;
     const started = Date.now();
     const res = await sdk.chat.completions
-      .create(body, { signal: req.signal, headers: { [ROLE_HEADER]: req.role } })
+      .create(body, {
+        signal: req.signal,
+        headers: {
+          [ROLE_HEADER]: req.role,
+          ...(req.cacheKey ? { [CONVERSATION_HEADER]: req.cacheKey } : {}),
+        },
+      })
       .catch((err: unknown) => {
         // The SDK spots its timeout by the fetch error's name `AbortError`; when fetch comes from
         // another realm (Jest's VM sandbox) that name is lost and a timeout looks like a

@@ -47,7 +47,9 @@ export function registerWorker(program: Command): void {
       const settings = loadSettings();
       const url = resolveDatabaseUrl(settings);
       const db = openDb(url);
-      const sessionDb = openDb(url, 5, { asyncCommit: true });
+      // A session is saved after every LLM call: one connection per dialogue in flight, so a save
+      // never waits (the longer an answer is unsaved, the likelier a crash repeats its call).
+      const sessionDb = openDb(url, Math.max(5, opts.concurrency), { asyncCommit: true });
       await runMigrations(db.pool);
       const connection = await NativeConnection.connect({ address: resolveTemporalAddress(settings) });
       const devices = createDevicePool(opts.queues.includes(TASK_QUEUE.GPU) ? detectDevices(opts.gpus) : []);

@@ -33,8 +33,11 @@ export interface LlmServerRequest {
 export type Responder = (req: LlmServerRequest) => string | object | Promise<string | object>;
 
 export interface RecordedRequest extends Partial<LlmServerRequest> {
+  /** The `x-dst-conversation` header (`<goal>/<attempt>/<role>`), when the client sent one. */
+  conversation?: string;
   method: string;
   path: string;
+  /** The status sent; `CLIENT_CLOSED` (499) when the client had gone before the answer. */
   status: number;
   /** Which fault or rule answered, if any (`429`, `500`, `delay`, `malformed`, `status`, `rpm`, …). */
   fault?: string;
@@ -111,13 +114,19 @@ const sleep = (ms: number, timers: Set<NodeJS.Timeout>) =>
 
 const estimate = (text: string) => (text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4)));
 
+/** Logged instead of the status when the client was gone before the answer (nginx's code). */
+export const CLIENT_CLOSED = 499;
+
 function send(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): number {
-  if (!res.destroyed && !res.headersSent) {
+  // A killed worker or an aborted request: nobody received this answer, so it is not logged
+  // as answered (crash tests count answered calls against the ones recorded).
+  if (res.destroyed) return CLIENT_CLOSED;
+  if (!res.headersSent) {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   }
@@ -159,6 +168,7 @@ export async function startLlmServer(opts: LlmServerOptions = {}): Promise<LlmSe
     role: string | undefined,
     auth: string,
     res: ServerResponse,
+    conversation?: string,
   ) {
     const messages = (Array.isArray(body.messages) ? body.messages : []) as ServerChatMessage[];
     const model = String(body.model ?? '');
@@ -167,6 +177,7 @@ export async function startLlmServer(opts: LlmServerOptions = {}): Promise<LlmSe
       method: 'POST',
       path: '/v1/chat/completions',
       ...req,
+      ...(conversation ? { conversation } : {}),
       status: 0,
       at: Date.now(),
     };
@@ -269,11 +280,13 @@ export async function startLlmServer(opts: LlmServerOptions = {}): Promise<LlmSe
             400,
             errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null),
           );
+        const conversation = req.headers['x-dst-conversation'];
         return completions(
           body,
           typeof role === 'string' ? role : undefined,
           req.headers.authorization ?? '',
           res,
+          typeof conversation === 'string' ? conversation : undefined,
         );
       }
       const entry: RecordedRequest = { method: req.method ?? '', path, status: 0, at: Date.now() };
