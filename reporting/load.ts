@@ -4,6 +4,7 @@ import type { Db } from '../db/client';
 import { generationTotals } from '../db/run-totals';
 import { datasets, dialogues, evaluations, models, runs } from '../db/schema';
 import { planMatrix } from '../training/matrix';
+import { reportQuality } from './quality-load';
 import type { ReportData } from './report';
 
 export async function loadReportData(db: Db, runId: string): Promise<ReportData> {
@@ -76,6 +77,7 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
     })),
     test: test ? `${test.dataset}/${test.split}` : 'unknown',
     matrix: matrixOf(config),
+    quality: await reportQuality(db, runId),
   };
 }
 

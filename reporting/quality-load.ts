@@ -96,3 +96,23 @@ export async function qualityOf(data: GeneratedData, real: Dialogue[], samples =
     samples,
   });
 }
+
+let realCache: Promise<Dialogue[]> | undefined;
+
+/**
+ * The quality section of a run's report; undefined when the run made no dialogues or the real
+ * training split cannot be read on this worker (the report is written without the section).
+ */
+export async function reportQuality(db: Db, runId: string): Promise<QualityReport | undefined> {
+  try {
+    const data = await generatedFromDb(db, runId);
+    if (!data.generated.length) return undefined;
+    const real = await (realCache ??= realTraining().catch((e: unknown) => {
+      realCache = undefined;
+      throw e;
+    }));
+    return await qualityOf(data, real);
+  } catch {
+    return undefined;
+  }
+}

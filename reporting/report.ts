@@ -7,6 +7,8 @@ import { TRACKED_DOMAINS } from '../multiwoz/types';
 import type { MatrixPlan } from '../training/matrix';
 import { matrixMarkdown } from './matrix';
 import { PAPER } from './paper';
+import type { QualityReport } from './quality';
+import { qualityMarkdown, sampleMarkdown } from './quality-format';
 import { barChart, esc, lineChart } from './svg';
 
 export interface ReportData {
@@ -53,6 +55,43 @@ export interface ReportData {
   test: string;
   /** The run's experiment matrix: the Results tables per experiment kind. */
   matrix?: MatrixPlan;
+  /** Data quality of the generated dialogues beside the real training split (with samples). */
+  quality?: QualityReport;
+}
+
+/** Models under which the pipeline's `audit` step stores the labeller's scores. */
+const LABELLER = { CHECKED: 'labeller', RAW: 'labeller-raw' } as const;
+
+/** The label audit (config `audit`): the generation LLM's labeller against human gold. */
+function labelAuditMarkdown(d: ReportData): string[] {
+  const rows = d.scores.filter((s) => s.model === LABELLER.CHECKED);
+  if (!rows.length) return [];
+  const lines = [
+    '## Label accuracy of the generation LLM (label audit on real dialogues)',
+    '',
+    '| convention | data | JGA raw labeller | JGA after checks | slot F1 after checks | turns |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const c of rows) {
+    const raw = d.scores.find(
+      (s) => s.model === LABELLER.RAW && s.convention === c.convention && s.dataset === c.dataset,
+    );
+    lines.push(
+      `| ${c.convention} | ${c.dataset ?? '–'}/${c.split ?? '–'} | ${pct(raw?.jga)} | ${pct(c.jga)} | ${pct(c.slotF1)} | ${c.turns} |`,
+    );
+  }
+  return [...lines, ''];
+}
+
+/** Sample generated dialogues near the top: what the numbers below are about. */
+function samplesMarkdown(d: ReportData): string[] {
+  const samples = d.quality?.samples ?? [];
+  if (!samples.length) return [];
+  return [
+    '## Sample dialogues (generated, with the state after each user turn)',
+    '',
+    ...samples.flatMap((s) => sampleMarkdown(s).map((l) => l.replace(/^#### /, '### Sample '))),
+  ];
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(2));
@@ -119,6 +158,8 @@ export function reportMarkdown(d: ReportData): string {
     '',
     `Status: ${d.status}. Test data: ${d.test}. Generated ${d.generatedAt}.`,
     '',
+    ...samplesMarkdown(d),
+    ...labelAuditMarkdown(d),
     '## Data made',
     '',
     '| goals | done | accepted | rejected | acceptance | dialogues | turns | LLM calls | tokens (prompt + completion) | cost (USD) | LLM |',
@@ -130,6 +171,7 @@ export function reportMarkdown(d: ReportData): string {
         .map(([r, n]) => `${r} ${n}`)
         .join(', ') || 'none'),
     '',
+    ...(d.quality ? qualityMarkdown(d.quality) : []),
     '## Results (JGA %, slot F1 %)',
     '',
   ];
@@ -152,6 +194,10 @@ export function reportMarkdown(d: ReportData): string {
   return lines.join('\n') + '\n';
 }
 
+// Numbers align right; text (utterances, states) reads better left-aligned.
+const NUMERIC = /^[\d\s.,%+\-–→()]*$/;
+const cellHtml = (c: string) => (NUMERIC.test(c) ? `<td>${esc(c)}</td>` : `<td class="t">${esc(c)}</td>`);
+
 function mdTableToHtml(md: string): string {
   // The Markdown tables are the single source; render them as HTML tables.
   const out: string[] = [];
@@ -160,7 +206,7 @@ function mdTableToHtml(md: string): string {
     if (!table) return;
     const [head, , ...rows] = table;
     out.push(
-      `<table><thead><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`,
+      `<table><thead><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(cellHtml).join('')}</tr>`).join('')}</tbody></table>`,
     );
     table = undefined;
   };
@@ -194,6 +240,9 @@ export function reportHtml(d: ReportData): string {
       name: m === 'stage2' ? 'two-stage' : 'baseline (real only)',
       values: convs.map((c) => 100 * (score(d, m, c)?.jga ?? 0)),
     })),
+    560,
+    260,
+    { max: 100, unit: '%' },
   );
   const loss = lineChart(
     'Training loss',
@@ -209,7 +258,7 @@ export function reportHtml(d: ReportData): string {
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dst-synth ${esc(d.runId)}</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}h1{font-size:1.5em}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}h1{font-size:1.5em}td.t{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
 </head><body>
 ${mdTableToHtml(reportMarkdown(d))}
 <h2>Charts</h2><div class="charts">${jga}${loss}${rej}</div>

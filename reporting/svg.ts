@@ -29,16 +29,29 @@ export function lineChart(title: string, series: Series[], w = 560, h = 260): st
 ${lines.join('\n')}</svg>`;
 }
 
-/** Grouped bars: one group per label, one bar per series (JGA baseline vs two-stage). */
+/** A fixed value axis: bars scaled to `max` (not to the largest value), with ticks. */
+export interface BarAxis {
+  /** Top of the axis, e.g. 100 for percentages. */
+  max: number;
+  /** Unit shown on the tick labels, e.g. `%`. */
+  unit?: string;
+}
+
+/**
+ * Grouped bars: one group per label, one bar per series (JGA baseline vs two-stage). Without
+ * `axis` the bars are scaled to the largest value (counts); with it, to a labelled fixed axis,
+ * so 0.98 % does not fill the chart.
+ */
 export function barChart(
   title: string,
   labels: string[],
   series: Array<{ name: string; values: number[] }>,
   w = 560,
   h = 260,
+  axis?: BarAxis,
 ): string {
   const m = { l: 40, r: 130, t: 24, b: 40 };
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const max = axis?.max ?? Math.max(1, ...series.flatMap((s) => s.values));
   const gw = (w - m.l - m.r) / Math.max(1, labels.length);
   const bw = (gw * 0.8) / Math.max(1, series.length);
   const bars = labels.flatMap((label, g) =>
@@ -57,9 +70,16 @@ export function barChart(
     (s, i) =>
       `<text x="${w - m.r + 8}" y="${m.t + 16 * i + 10}" fill="${COLORS[i % COLORS.length]}" font-size="12">${esc(s.name)}</text>`,
   );
+  const ticks = axis
+    ? [0, 0.25, 0.5, 0.75, 1].map((f) => {
+        const y = (h - m.b - f * (h - m.t - m.b)).toFixed(1);
+        return `<line x1="${m.l - 4}" y1="${y}" x2="${w - m.r}" y2="${y}" stroke="#eee"/><text x="${m.l - 6}" y="${Number(y) + 4}" font-size="10" text-anchor="end">${+(f * axis.max).toFixed(1)}${esc(axis.unit ?? '')}</text>`;
+      })
+    : [];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" role="img" aria-label="${esc(title)}">
 <text x="${m.l}" y="16" font-size="13" font-weight="bold">${esc(title)}</text>
-<line x1="${m.l}" y1="${h - m.b}" x2="${w - m.r}" y2="${h - m.b}" stroke="#888"/>
+${ticks.join('\n')}
+<line x1="${m.l}" y1="${h - m.b}" x2="${w - m.r}" y2="${h - m.b}" stroke="#888"/>${axis ? `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${h - m.b}" stroke="#888"/>` : ''}
 ${bars.join('\n')}
 ${xl.join('\n')}
 ${legend.join('\n')}</svg>`;

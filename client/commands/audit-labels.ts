@@ -5,7 +5,10 @@ import { z } from 'zod';
 import { appendAudited, readAudited, writeAuditOutputs } from '../../audit/files';
 import { runLabelAudit, scoreAudit, type AuditReport, type AuditSide } from '../../audit/label-audit';
 import { loadSettings } from '../../infra/settings';
-import { createLlmClient } from '../../llm/config';
+import { createLlmClient, parseLlmConfig } from '../../llm/config';
+import { resolveLocalModel } from '../../llm/local-model';
+import { createLocalLlamaClient } from '../../llm/local';
+import type { LlmClient } from '../../llm/types';
 import { preflight } from '../../llm/errors';
 import { CONVENTION_NAMES, type Convention } from '../../metrics/conventions';
 import { formatSlotErrors } from '../../metrics/slot-errors';
@@ -28,6 +31,8 @@ const AuditOptions = z.object({
   baseUrl: z.string().url().optional(),
   /** Slots shown to the labeller: the dialogue's domains (as generation) or all 30. Default dialogue. */
   slots: z.enum(['dialogue', 'all']).default('dialogue'),
+  /** Local provider: CPU threads. Default: llama.cpp's math cores. */
+  threads: z.coerce.number().int().positive().optional(),
   out: z.string().optional(),
   json: z.boolean().default(false),
 });
@@ -56,11 +61,27 @@ export function registerAuditLabels(program: Command): void {
       "dialogue (the dialogue's domains, as generation) | all (30 slots)",
       'dialogue',
     )
+    .option('--threads <n>', 'local provider: CPU threads (1 is fastest on a CPU shared with other work)')
     .option('--out <dir>', 'folder for predictions, gold copy and report; rerun with it to resume')
     .option('--json', 'print one JSON object {jga, turns, dialogues, raw, checked, …}')
     .action(async (raw: Record<string, unknown>) => {
       await runAudit(parseOptions(AuditOptions, raw));
     });
+}
+
+function llmFor(opts: Opts): LlmClient {
+  const provider = providerOf(opts.provider);
+  if (provider !== 'local' || !opts.threads)
+    return createLlmClient({ provider, model: opts.model, baseURL: opts.baseUrl });
+  // The LLM config has no thread count (it travels to workers with other CPUs); set it here.
+  const c = parseLlmConfig({ provider, model: opts.model });
+  return createLocalLlamaClient({
+    modelPath: resolveLocalModel(c.model, process.env),
+    temperature: c.temperature,
+    maxTokens: c.maxTokens,
+    contextSize: c.contextSize,
+    threads: opts.threads,
+  });
 }
 
 /** Identifies what the saved turns depend on: model, slot scope and the labeller prompt itself. */
@@ -86,11 +107,7 @@ async function runAudit(opts: Opts): Promise<void> {
   const all = await loadDataset({ source, split });
   const dialogues = opts.limit ? all.slice(0, opts.limit) : all;
   if (!dialogues.length) throw new Error(`${source}: no dialogues to audit`);
-  const llm = createLlmClient({
-    provider: providerOf(opts.provider),
-    model: opts.model,
-    baseURL: opts.baseUrl,
-  });
+  const llm = llmFor(opts);
   try {
     await preflight(llm);
     const key = configKey(llm.model, opts);

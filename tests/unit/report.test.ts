@@ -6,6 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadDataset } from '../../multiwoz/loaders';
+import { loadOntology } from '../../multiwoz/ontology';
+import { multiwozDir } from '../../multiwoz/paths';
+import { computeQuality } from '../../reporting/quality';
 import { reportHtml, reportMarkdown, type ReportData } from '../../reporting/report';
 
 const perDomain = (j: number) => ({
@@ -69,6 +73,58 @@ const data: ReportData = {
   test: 'multiwoz21/test',
 };
 
+/** With the label audit's scores and the quality section (real dialogues standing in for generated ones). */
+let full: ReportData;
+beforeAll(async () => {
+  const real = await loadDataset({ source: path.join(multiwozDir(), '2.1/test.json.zip') });
+  const quality = computeQuality({
+    generated: real.slice(0, 6),
+    real: real.slice(6, 200),
+    ontology: loadOntology(),
+    rejections: { domain_cap_exceeded: 1 },
+    corrections: { not_mentioned: 4 },
+  });
+  const audit = (model: string, jga: number) => ({
+    model,
+    convention: 'trade',
+    jga,
+    slotAccuracy: 0.95,
+    slotF1: 0.6,
+    turns: 158,
+    perDomain: {},
+    dataset: 'multiwoz21',
+    split: 'test',
+  });
+  full = { ...data, scores: [...data.scores, audit('labeller', 0.25), audit('labeller-raw', 0.1)], quality };
+});
+
+test('Markdown: sample dialogues near the top, the label audit, the quality section', () => {
+  const md = reportMarkdown(full);
+  const at = (s: string) => md.indexOf(s);
+  expect(at('## Sample dialogues')).toBeGreaterThan(0);
+  expect(at('## Sample dialogues')).toBeLessThan(at('## Data made'));
+  expect(md.match(/^### Sample /gm)).toHaveLength(3);
+  // A user row carries the state after that turn.
+  expect(md).toMatch(/^\| USER \| .+ \| \S+=\S+.* \|$/m);
+  expect(md).toContain('| trade | multiwoz21/test | 10.00 | 25.00 | 60.00 | 158 |');
+  expect(md).toContain('## Data quality (generated vs real training split)');
+  expect(md).toMatch(/\| dialogues \| 6 \| 194 \|/);
+  expect(md).toContain('not_mentioned 4');
+  // Labeller scores are not models of the results tables.
+  expect(md).not.toMatch(/\| labeller \|/);
+});
+
+test('JGA chart: a 0–100 % axis, so small scores stay small', () => {
+  const html = reportHtml(full);
+  const chart = html.slice(html.indexOf('aria-label="JGA % by convention"'));
+  const svg = chart.slice(0, chart.indexOf('</svg>'));
+  expect(svg).toContain('>100%<');
+  expect(svg).toContain('>50%<');
+  // Bar heights are value / 100 of the plot height (260 - 24 - 40 = 196 px).
+  const heights = [...svg.matchAll(/<rect [^>]*height="([\d.]+)"/g)].map((m) => Number(m[1]));
+  expect(Math.max(...heights)).toBeCloseTo(0.17 * 196, 0);
+});
+
 test('Markdown: data made, results per convention and domain, the paper, training', () => {
   const md = reportMarkdown(data);
   expect(md).toContain('| 6 | 6 | 5 | 1 | 83.3% | 5 | 41 | 152 |');
@@ -89,7 +145,7 @@ test('renders in headless Chromium (screenshot)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-report-'));
   const page = path.join(dir, 'report.html');
   const blank = path.join(dir, 'blank.html');
-  writeFileSync(page, reportHtml(data));
+  writeFileSync(page, reportHtml(full));
   writeFileSync(blank, '<!doctype html><html><body></body></html>');
   const shot = (file: string, png: string) =>
     execFileSync(
