@@ -108,7 +108,8 @@ export interface FinishRunInput {
 export interface GenerationProgress extends GenerationTotals {
   runId: string;
   total: number;
-  inFlight: number;
+  /** Workflow ids of the batches running now; each answers `batchProgress` with its dialogues in flight. */
+  batches: string[];
   paused: boolean;
   cancelling: boolean;
   concurrency: number;
@@ -116,6 +117,12 @@ export interface GenerationProgress extends GenerationTotals {
   startedAt: number;
   doneAtStart: number;
   status: string;
+}
+
+/** A batch's `batchProgress` query. */
+export interface BatchProgress {
+  /** Dialogues (activities) of this batch started and not yet finished. */
+  inFlight: number;
 }
 
 export interface ResumeSignal {

@@ -15,6 +15,7 @@ import {
   type GenerationTotals,
 } from '../activities/generate-types';
 import {
+  batchProgressQuery,
   cancelSignal,
   failureMessage,
   generationProgressQuery,
@@ -106,10 +107,13 @@ export async function cancelGeneration(client: Client, runId: string): Promise<v
   await client.workflow.getHandle(runId).signal(cancelSignal);
 }
 
+/** The parent's progress plus the dialogues in flight, summed over its running batches. */
+export type LiveProgress = GenerationProgress & { inFlight: number };
+
 export interface RunStatus {
   runId: string;
   status: string;
-  progress?: GenerationProgress;
+  progress?: LiveProgress;
   totals?: GenerationTotals;
   total?: number;
   error?: string;
@@ -120,7 +124,8 @@ export async function generationStatus(client: Client, runId: string): Promise<R
   const handle = client.workflow.getHandle(runId);
   const desc = await handle.describe();
   if (desc.status.name === 'RUNNING') {
-    const progress = await handle.query(generationProgressQuery);
+    const parent = await handle.query(generationProgressQuery);
+    const progress = { ...parent, inFlight: await dialoguesInFlight(client, parent.batches) };
     return { runId, status: progress.status, progress, totals: progress, total: progress.total };
   }
   const status = desc.status.name.toLowerCase();
@@ -150,4 +155,18 @@ export async function generationStatus(client: Client, runId: string): Promise<R
       costUsd: memo.costUsd ?? 0,
     },
   };
+}
+
+/** Dialogues in flight across batches; a batch that just closed counts none. */
+async function dialoguesInFlight(client: Client, batches: readonly string[]): Promise<number> {
+  const counts = await Promise.all(
+    batches.map((id) =>
+      client.workflow
+        .getHandle(id)
+        .query(batchProgressQuery)
+        .then((p) => p.inFlight)
+        .catch(() => 0),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }

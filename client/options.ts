@@ -15,6 +15,8 @@ export const ServiceOptions = z.object({
   headless: z.boolean().default(false),
   port: z.coerce.number().int().min(1).max(65535).default(7233),
   uiPort: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** Worker and SDK logs on the console instead of `data/logs/<command>.log`. */
+  verbose: z.boolean().default(false),
 });
 
 /** Options shared by the commands that generate dialogues (`simulate`, `generate`). */

@@ -24,6 +24,7 @@ import type { createGenerationActivities } from '../activities/generate';
 import {
   emptyTotals,
   type BatchInput,
+  type BatchProgress,
   type DialogueResult,
   type GenerationInput,
   type GenerationProgress,
@@ -77,6 +78,8 @@ function dialogueActivities(heartbeatSeconds: number) {
 }
 
 export const generationProgressQuery = defineQuery<GenerationProgress>('progress');
+/** A batch's own count of dialogues in flight (a query handler cannot ask other workflows). */
+export const batchProgressQuery = defineQuery<BatchProgress>('batchProgress');
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
 export const cancelSignal = defineSignal<[]>('cancel');
@@ -129,7 +132,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     runId,
     total,
     ...state.totals,
-    inFlight: [...children.values()].reduce((n, c) => n + c.size, 0),
+    batches: [...children.keys()],
     paused: state.paused,
     cancelling,
     concurrency: state.concurrency,
@@ -266,6 +269,7 @@ export async function generationBatchWorkflow(
   });
   setHandler(cancelSignal, () => void (cancelled = true));
   setHandler(concurrencySignal, (n: number) => void (concurrency = n));
+  setHandler(batchProgressQuery, () => ({ inFlight }));
 
   const pending = await data.pendingGoals({ runId: input.runId, from: input.from, to: input.to });
   const record = (r: DialogueResult) => {

@@ -14,7 +14,8 @@ import { loadPipelineConfig, startPipeline } from '../pipeline';
 import { connectClient } from '../temporal';
 import { parseGenerationConfig } from '../generation';
 import { formatPlan } from './generate';
-import { followPipeline } from './run';
+import { followPipeline } from '../follow-pipeline';
+import { installCommandLogging } from '../logging';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -58,6 +59,7 @@ export function registerDemo(program: Command): void {
     )
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)')
     .option('--keep-running', 'keep services and worker up afterwards (browse the Web UI), until Ctrl-C')
+    .option('--verbose', 'worker and SDK logs on the console (default: data/logs/demo.log)')
     .option('--headless', 'no Temporal Web UI')
     .option('--port <n>', 'dev server gRPC port', '7233')
     .option('--ui-port <n>', 'Web UI port', '8233')
@@ -75,6 +77,8 @@ export function registerDemo(program: Command): void {
         await llm.close?.();
       }
       const settings = loadSettings();
+      const logFile = installCommandLogging(settings.DST_SYNTH_DATA_DIR, 'demo', opts.verbose);
+      if (logFile) console.log(`worker logs: ${logFile}`);
       const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,
@@ -88,8 +92,14 @@ export function registerDemo(program: Command): void {
         deps: { db: services.db.db, downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads') },
       });
       const running = Promise.all(workers.map((w) => w.run()));
-      const stop = () => workers.forEach((w) => w.shutdown());
-      process.once('SIGINT', stop);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        console.log('stopping the worker and services…');
+        workers.forEach((w) => w.shutdown());
+      };
+      let left = false;
       try {
         const { client, close } = await connectClient(settings);
         try {
@@ -103,11 +113,15 @@ export function registerDemo(program: Command): void {
           console.log(
             `pipeline ${runId} started${services.uiUrl ? ` — ${services.uiUrl}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows/${runId}` : ''}`,
           );
-          await followPipeline(handle);
+          const end = await followPipeline(client, handle.workflowId, {
+            leaveHint: `Its state is saved under ${settings.DST_SYNTH_DATA_DIR}: \`npx dst-synth dev\` continues it (services and a worker), \`npx dst-synth watch ${runId}\` follows it.`,
+          });
+          left = end === 'left';
         } finally {
           await close();
         }
-        if (opts.keepRunning) {
+        if (opts.keepRunning && !left) {
+          process.once('SIGINT', stop);
           console.log(`services stay up; Web UI ${services.uiUrl ?? '(headless)'} — Ctrl-C to stop`);
           await running;
         }

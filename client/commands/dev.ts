@@ -5,6 +5,7 @@ import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
 import { createWorkers } from '../../worker';
+import { installCommandLogging } from '../logging';
 import { parseOptions, ServiceOptions } from '../options';
 
 export function registerDev(program: Command): void {
@@ -13,12 +14,15 @@ export function registerDev(program: Command): void {
     .description(
       'Start embedded services (Temporal dev server + UI, PostgreSQL) when not configured, migrate, and run a worker until Ctrl-C',
     )
+    .option('--verbose', 'worker and SDK logs on the console (default: data/logs/dev.log)')
     .option('--headless', 'no Temporal Web UI')
     .option('--port <n>', 'dev server gRPC port', '7233')
     .option('--ui-port <n>', 'Web UI port', '8233')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(ServiceOptions, raw);
       const settings = loadSettings();
+      const logFile = installCommandLogging(settings.DST_SYNTH_DATA_DIR, 'dev', opts.verbose);
+      if (logFile) console.log(`worker logs: ${logFile}`);
       const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,

@@ -16,6 +16,9 @@ import {
   type RunStatus,
 } from '../generation';
 import { GenerationCliOptions, parseOptions, providerOf } from '../options';
+import { followPipeline } from '../follow-pipeline';
+import { PipelineWatcher } from '../pipeline-status';
+import { Rates, renderSnapshot } from '../pipeline-view';
 import { progressView } from '../progress';
 import { connectClient, workflowUiUrl } from '../temporal';
 import { PLAN_PER_DIALOGUE } from './simulate';
@@ -137,20 +140,30 @@ export function registerGenerate(program: Command): void {
 
   runCommand(
     'status',
-    'Show a generation run: progress, acceptance, rejections by reason, calls, tokens, cost',
+    'Show a run: a pipeline its step and live numbers; a generation run its progress, acceptance, rejections by reason, calls, tokens, cost',
     async (client, runId) => {
+      if (await isPipeline(client, runId)) {
+        const s = await new PipelineWatcher(client, runId).snapshot();
+        console.log(renderSnapshot(s, new Rates(), Date.now()).join('\n'));
+        return;
+      }
       console.log(formatStatus(await generationStatus(client, runId)));
     },
   );
-  runCommand('watch', 'Follow a generation run with a progress bar until it ends', watch);
+  runCommand('watch', 'Follow a run (pipeline or generation) with live progress until it ends', watch);
   runCommand('pause', 'Pause a run: in-flight dialogues finish, no new ones start', async (client, runId) => {
     await pauseGeneration(client, runId);
     console.log(`run ${runId}: pause requested`);
   });
   runCommand(
     'cancel',
-    'Stop a run after its in-flight dialogues; `resume` continues it later',
+    'Stop a run (generation: after its in-flight dialogues, `resume` continues it later)',
     async (client, runId) => {
+      if (await isPipeline(client, runId)) {
+        await client.workflow.getHandle(runId).cancel();
+        console.log(`run ${runId}: cancel requested (running steps stop, trainers are stopped)`);
+        return;
+      }
       await cancelGeneration(client, runId);
       console.log(`run ${runId}: cancel requested (in-flight dialogues finish; resumable)`);
     },
@@ -195,7 +208,18 @@ async function checkLlm(config: GenerationConfig): Promise<void> {
   }
 }
 
+/** Pipeline runs are followed and cancelled as a whole; the rest are generation runs. */
+async function isPipeline(client: Client, runId: string): Promise<boolean> {
+  return (await client.workflow.getHandle(runId).describe()).type === 'pipelineWorkflow';
+}
+
 async function watch(client: Client, runId: string): Promise<void> {
+  if (await isPipeline(client, runId)) {
+    await followPipeline(client, runId, {
+      leaveHint: `\`npx dst-synth watch ${runId}\` follows it again.`,
+    });
+    return;
+  }
   const view = progressView(`run ${runId}`);
   try {
     for (;;) {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -8,7 +7,7 @@ import { resolveDatabaseUrl } from '../../infra/discovery';
 import { loadSettings } from '../../infra/settings';
 import { createLlmClient } from '../../llm/config';
 import { preflight } from '../../llm/errors';
-import { pipelineProgressQuery } from '../../workflows/pipeline';
+import { followPipeline } from '../follow-pipeline';
 import { parseGenerationConfig } from '../generation';
 import { formatMatrix, matrixJson } from '../matrix-view';
 import { loadPipelineConfig, startPipeline } from '../pipeline';
@@ -70,7 +69,9 @@ export function registerRun(program: Command): void {
         const handle = await startPipeline(client, runId, config, workDir);
         console.log(`run ${runId} started — ${workflowUiUrl(settings, runId)}`);
         if (!opts.wait) return;
-        await followPipeline(handle);
+        await followPipeline(client, handle.workflowId, {
+          leaveHint: `It keeps running on the workers: \`npx dst-synth watch ${runId}\` follows it, \`npx dst-synth cancel ${runId}\` stops it.`,
+        });
       } finally {
         await close();
       }
@@ -94,24 +95,4 @@ export function registerRun(program: Command): void {
         await db.close();
       }
     });
-}
-
-/** Prints each step as the pipeline enters it, then the report path. */
-export async function followPipeline(handle: Awaited<ReturnType<typeof startPipeline>>): Promise<void> {
-  let last = '';
-  const timer = setInterval(() => {
-    handle
-      .query(pipelineProgressQuery)
-      .then((p) => {
-        if (p.step !== last) console.log(`step: ${(last = p.step)}`);
-      })
-      .catch(() => undefined);
-  }, 1000);
-  try {
-    const result = await handle.result();
-    console.log(`report: ${result.report.html}\n        ${result.report.markdown}`);
-    console.log('\n' + readFileSync(result.report.markdown, 'utf8').split('## Training')[0]);
-  } finally {
-    clearInterval(timer);
-  }
 }

@@ -9,6 +9,7 @@ import { loadSettings } from '../../infra/settings';
 import { createGenerationResources } from '../../activities/generate-resources';
 import { createDevicePool, detectDevices } from '../../training/devices';
 import { createWorkers } from '../../worker';
+import { installServerLogging } from '../logging';
 import { parseOptions } from '../options';
 import { TASK_QUEUE } from '../../workflows/task-queues';
 
@@ -44,6 +45,7 @@ export function registerWorker(program: Command): void {
         tpm: process.env.DST_SYNTH_WORKER_TPM,
         ...raw,
       });
+      installServerLogging();
       const settings = loadSettings();
       const url = resolveDatabaseUrl(settings);
       const db = openDb(url);

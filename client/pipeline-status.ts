@@ -1,0 +1,109 @@
+/**
+ * Reads a pipeline's live state from Temporal: its step (progress query), the import and
+ * generation children's own progress queries, and the pending activities' newest heartbeat
+ * details (trainer step / total / loss, prediction examples) from `describe`.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { ImportProgress } from '../activities/import-types';
+import { importProgressQuery } from '../workflows/import';
+import { pipelineProgressQuery } from '../workflows/pipeline';
+import { generationStatus } from './generation';
+import type { ActivityProgress, PipelineSnapshot } from './pipeline-view';
+
+type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
+
+/** Quick bookkeeping activities not worth a line. */
+const HIDDEN_ACTIVITIES = new Set(['recordPipeline']);
+
+function firstPayload<T>(p: Payloads): T | undefined {
+  const first = p?.payloads?.[0];
+  if (!first) return undefined;
+  try {
+    return defaultPayloadConverter.fromPayload<T>(first);
+  } catch {
+    return undefined;
+  }
+}
+
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Follows one pipeline run; keeps what it learnt (activity names) between snapshots. */
+export class PipelineWatcher {
+  readonly handle: WorkflowHandle;
+  /** Activity id → the model (or other name) in its input, read from the history. */
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly client: Client,
+    readonly runId: string,
+  ) {
+    this.handle = client.workflow.getHandle(runId);
+  }
+
+  async snapshot(): Promise<PipelineSnapshot> {
+    const desc = await this.handle.describe();
+    const status = desc.status.name.toLowerCase();
+    const memoStep = (desc.memo as { step?: string } | undefined)?.step;
+    const step =
+      status === 'running'
+        ? await this.handle
+            .query(pipelineProgressQuery)
+            .then((p) => p.step)
+            .catch(() => memoStep ?? 'starting')
+        : (memoStep ?? status);
+    const pending = (desc.raw.pendingActivities ?? []).filter(
+      (a) => !HIDDEN_ACTIVITIES.has(a.activityType?.name ?? ''),
+    );
+    if (pending.some((a) => a.activityId && !this.names.has(a.activityId))) await this.learnNames();
+    return {
+      runId: this.runId,
+      status,
+      step,
+      imports: step === 'import' && status === 'running' ? await this.imports() : [],
+      generation:
+        step === 'generate' && status === 'running'
+          ? (await generationStatus(this.client, `${this.runId}-generate`).catch(() => undefined))?.progress
+          : undefined,
+      activities: pending.map((a): ActivityProgress => {
+        const beat = firstPayload<Record<string, unknown>>(a.heartbeatDetails);
+        return {
+          type: a.activityType?.name ?? '?',
+          name: (a.activityId && this.names.get(a.activityId)) || undefined,
+          step: num(beat?.step),
+          total: num(beat?.total),
+          loss: num(beat?.loss),
+          attempt: a.attempt ?? 1,
+          lastFailure: a.lastFailure?.message ?? undefined,
+        };
+      }),
+    };
+  }
+
+  /** The import children `<run>-import-0…`, as many as answer. */
+  private async imports(): Promise<ImportProgress[]> {
+    const out: ImportProgress[] = [];
+    for (let i = 0; i < 32; i++) {
+      const p = await this.client.workflow
+        .getHandle(`${this.runId}-import-${i}`)
+        .query(importProgressQuery)
+        .catch(() => undefined);
+      if (!p) break;
+      out.push(p);
+    }
+    return out;
+  }
+
+  private async learnNames(): Promise<void> {
+    const history = await this.handle.fetchHistory();
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (!s?.activityId) continue;
+      const input = firstPayload<{ name?: unknown; model?: unknown }>(s.input);
+      const name = input?.name ?? input?.model;
+      // Nameless ones too, so they do not trigger another read of the history.
+      this.names.set(s.activityId, typeof name === 'string' ? name : '');
+    }
+  }
+}

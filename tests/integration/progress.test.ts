@@ -1,0 +1,83 @@
+/**
+ * Live progress as the console reads it, on a real Temporal dev server, a real Postgres and
+ * the loopback LLM server: dialogues in flight are counted, not batch sizes.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createGenerationResources } from '../../activities/generate-resources';
+import { generationStatus, parseGenerationConfig, startGeneration } from '../../client/generation';
+import { createLlmClient } from '../../llm/config';
+import { bundleWorkflows, createWorkers } from '../../worker';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { scriptedRoles } from '../helpers/scripted-roles';
+import { startTestTemporal } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let server: LlmServer;
+let workers: Worker[];
+let running: Promise<unknown>;
+
+const KEY = 'sk-progress-test';
+
+beforeAll(async () => {
+  [env, db, server] = await Promise.all([
+    startTestTemporal(),
+    startTestDatabase(),
+    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
+  ]);
+  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+  workers = await createWorkers({
+    connection: env.nativeConnection,
+    deps: {
+      db: db.handle.db,
+      downloadDir: '/tmp',
+      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
+    },
+    workflowBundle: await bundleWorkflows(),
+  });
+  running = Promise.all(workers.map((w) => w.run()));
+}, 120_000);
+
+afterAll(async () => {
+  workers?.forEach((w) => w.shutdown());
+  await running;
+  await env?.teardown();
+  await db?.stop();
+  await server?.close();
+});
+
+test('in flight: the dialogues running (at most the concurrency), not the sizes of the running batches', async () => {
+  server.delay(40, { times: 100_000 });
+  const runId = 'gen-progress-inflight';
+  const config = parseGenerationConfig({
+    goals: 20,
+    seed: 5,
+    llm: { provider: 'openai', model: 'test-model' },
+    batchSize: 10,
+    concurrency: 2,
+    heartbeatTimeoutSeconds: 10,
+    paraphrases: 0,
+  });
+  const handle = await startGeneration(env.client, runId, config);
+  const seen: number[] = [];
+  let batches = 0;
+  for (let i = 0; i < 200 && seen.length < 5; i++) {
+    // Until its first workflow task has run, the run answers no query yet.
+    const s = await generationStatus(env.client, runId).catch(() => undefined);
+    if (s && !s.progress) break;
+    if (!s?.progress) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    batches = Math.max(batches, s.progress.batches.length);
+    if (s.progress.inFlight > 0) seen.push(s.progress.inFlight);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(seen.length).toBeGreaterThan(0);
+  // Two batches of 10 run at once; before, `inFlight` said 20.
+  expect(batches).toBe(2);
+  expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+  await handle.result();
+}, 180_000);
