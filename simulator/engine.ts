@@ -9,6 +9,7 @@ import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import type { VenueDb } from '../multiwoz/venues';
 import { labelSlotsFor, labelTurn } from './label-turn';
+import { isMentioned } from './mentions';
 import type { Goal } from './goal-types';
 import {
   ParaphraseAnswer,
@@ -178,6 +179,19 @@ function lastSystemText(s: Session): string {
   return last?.speaker === 'SYSTEM' ? last.utterance : '';
 }
 
+/**
+ * Goal values the user said before the plan got to them — typically the venue the agent just
+ * offered ("Sure, Wagamama sounds good"). They are revealed: a state without them would be
+ * wrong (MultiWOZ annotators label what the user said). Bare numbers and `dontcare` are left
+ * to the plan, since "2" or "any" can belong to any slot.
+ */
+export function saidEarly(planned: Record<string, string>, utterance: string | undefined): string[] {
+  if (!utterance) return [];
+  return Object.entries(planned)
+    .filter(([slot, v]) => v !== 'dontcare' && !/^\d+$/.test(v) && isMentioned(slot, v, utterance))
+    .map(([slot]) => slot);
+}
+
 const labelStep: StepFn = async (s, deps, _opts) => {
   const move = s.pending!;
   const previous = currentState(s);
@@ -186,7 +200,12 @@ const labelStep: StepFn = async (s, deps, _opts) => {
   // Before goalValues: from the change turn on, the goal holds the changed value.
   const p = s.domains[move.domainIndex]!;
   if (move.change) p.changed = true;
-  const revealed = new Set([...s.revealed, ...Object.keys(move.reveal)]);
+  const planned = goalValues(s, move.domainIndex);
+  const revealed = new Set([
+    ...s.revealed,
+    ...Object.keys(move.reveal),
+    ...saidEarly(planned, move.utterance),
+  ]);
   const checked = await labelTurn({
     llm: deps.llm,
     deps: { ontology: deps.ontology, db: deps.db },
@@ -196,7 +215,7 @@ const labelStep: StepFn = async (s, deps, _opts) => {
     turn,
     systemText: lastSystemText(s),
     plan: {
-      goalValues: goalValues(s, move.domainIndex),
+      goalValues: planned,
       revealed,
       changedNow: new Set(move.change ? [move.change.slot] : []),
     },
