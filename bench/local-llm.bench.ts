@@ -46,7 +46,13 @@ async function main() {
   const db = loadVenueDb();
   const ontology = loadOntology();
   const stats = estimateRevealStats(train);
-  const goals = sampleGoals({ count: goalsN, seed, trainDialogues: train, deps: { db, ontology } });
+  const goals = sampleGoals({
+    count: goalsN,
+    seed,
+    source: 'mixed',
+    trainDialogues: train,
+    deps: { db, ontology },
+  });
   const rows: string[][] = [
     [
       'mode',
