@@ -57,15 +57,17 @@ export class PipelineWatcher {
       (a) => !HIDDEN_ACTIVITIES.has(a.activityType?.name ?? ''),
     );
     if (pending.some((a) => a.activityId && !this.names.has(a.activityId))) await this.learnNames();
+    const generation =
+      step === 'generate' && status === 'running'
+        ? (await generationStatus(this.client, `${this.runId}-generate`).catch(() => undefined))?.progress
+        : undefined;
     return {
       runId: this.runId,
       status,
       step,
       imports: step === 'import' && status === 'running' ? await this.imports() : [],
-      generation:
-        step === 'generate' && status === 'running'
-          ? (await generationStatus(this.client, `${this.runId}-generate`).catch(() => undefined))?.progress
-          : undefined,
+      generation,
+      callsInFlight: generation ? await this.callsInFlight(generation.batches) : undefined,
       activities: pending.map((a): ActivityProgress => {
         const beat = firstPayload<Record<string, unknown>>(a.heartbeatDetails);
         return {
@@ -79,6 +81,25 @@ export class PipelineWatcher {
         };
       }),
     };
+  }
+
+  /** LLM steps the batches' running dialogues report in their heartbeats. */
+  private async callsInFlight(batches: readonly string[]): Promise<number> {
+    const perBatch = await Promise.all(
+      batches.map((id) =>
+        this.client.workflow
+          .getHandle(id)
+          .describe()
+          .then((d) =>
+            (d.raw.pendingActivities ?? []).reduce(
+              (n, a) => n + (num(firstPayload<{ steps?: unknown }>(a.heartbeatDetails)?.steps) ?? 0),
+              0,
+            ),
+          )
+          .catch(() => 0),
+      ),
+    );
+    return perBatch.reduce((a, b) => a + b, 0);
   }
 
   /** The import children `<run>-import-0…`, as many as answer. */

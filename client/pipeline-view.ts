@@ -27,6 +27,8 @@ export interface PipelineSnapshot {
   step: string;
   imports: ImportProgress[];
   generation?: LiveProgress;
+  /** LLM calls made so far by the dialogues in flight (from their heartbeats). */
+  callsInFlight?: number;
   activities: ActivityProgress[];
 }
 
@@ -68,7 +70,7 @@ function importLine(imports: ImportProgress[]): string {
   return `import    ${formatCount(done)}/${formatCount(total)} dialogues${planning ? ' (reading files)' : ''} in ${imports.length} split${imports.length === 1 ? '' : 's'}`;
 }
 
-function generationLine(g: LiveProgress, now: number): string {
+function generationLine(g: LiveProgress, callsInFlight: number, now: number): string {
   const perMin = ((g.done - g.doneAtStart) / Math.max(1, now - g.startedAt)) * 60_000;
   const eta = perMin > 0 ? ((g.total - g.done) / perMin) * 60_000 : undefined;
   const reasons = Object.entries(g.reasons)
@@ -80,7 +82,7 @@ function generationLine(g: LiveProgress, now: number): string {
     `accepted ${g.accepted}`,
     `rejected ${g.rejected}${reasons ? ` (${reasons})` : ''}`,
     `${g.inFlight} in flight`,
-    `${formatCount(g.calls)} calls`,
+    `${formatCount(g.calls)} calls${callsInFlight ? ` (+${formatCount(callsInFlight)} in flight)` : ''}`,
     `${formatCount(g.promptTokens + g.completionTokens)} tokens`,
     `${perMin.toFixed(1)} goals/min`,
     `ETA ${g.done >= g.total ? '0s' : formatDuration(eta)}`,
@@ -116,7 +118,8 @@ export function renderSnapshot(s: PipelineSnapshot, rates: Rates, now: number): 
   const header = `[${s.step}] ${s.runId}${s.status !== 'running' ? ` ${s.status}` : ''}`;
   const body: string[] = [];
   if (s.step === 'import' && s.imports.length) body.push(importLine(s.imports));
-  if (s.step === 'generate' && s.generation) body.push(generationLine(s.generation, now));
+  if (s.step === 'generate' && s.generation)
+    body.push(generationLine(s.generation, s.callsInFlight ?? 0, now));
   if (s.step === 'assemble' && !s.activities.length)
     body.push('assemble  writing the training and test files');
   for (const a of s.activities) body.push(activityLine(a, rates, now));

@@ -58,10 +58,14 @@ function sink(isTTY = false, columns = 100) {
 
 describe('progress lines', () => {
   test('generation: goals done/total, accepted, rejected by reason, in flight, calls, tokens, rate, ETA', () => {
-    const [head, line] = renderSnapshot(snap({ generation: generation() }), new Rates(), T0 + 4 * 60_000);
+    const [head, line] = renderSnapshot(
+      snap({ generation: generation(), callsInFlight: 17 }),
+      new Rates(),
+      T0 + 4 * 60_000,
+    );
     expect(head).toBe('[generate] p');
     expect(line).toBe(
-      '  generate  12/40 goals · accepted 9 · rejected 3 (domain_cap_exceeded 2, too_short 1) · 2 in flight · 350 calls · 120k tokens · 3.0 goals/min · ETA 9m',
+      '  generate  12/40 goals · accepted 9 · rejected 3 (domain_cap_exceeded 2, too_short 1) · 2 in flight · 350 calls (+17 in flight) · 120k tokens · 3.0 goals/min · ETA 9m',
     );
   });
 
