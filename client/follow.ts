@@ -48,10 +48,17 @@ export async function follow<R>(deps: FollowDeps<R>): Promise<FollowOutcome<R>> 
     if (asking) return; // the question handles its own Ctrl-C
     asking = true;
     stopped = true;
-    out.erase();
+    out.done(); // the last numbers stay on screen above the question
     void deps.ask().then(interrupted, () => interrupted('leave'));
   };
+  // The terminal closing or a kill: no one to ask; the run is left as it is.
+  const onHangup = () => {
+    stopped = true;
+    interrupted('leave');
+  };
   signals.on('SIGINT', onSigint);
+  signals.on('SIGHUP', onHangup);
+  signals.on('SIGTERM', onHangup);
   const poll = (async () => {
     while (!stopped) {
       const s = await deps.snapshot().catch(() => undefined);
@@ -76,6 +83,8 @@ export async function follow<R>(deps: FollowDeps<R>): Promise<FollowOutcome<R>> 
   } finally {
     stopped = true;
     signals.off('SIGINT', onSigint);
+    signals.off('SIGHUP', onHangup);
+    signals.off('SIGTERM', onHangup);
     out.done();
   }
 }

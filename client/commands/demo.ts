@@ -16,6 +16,7 @@ import { parseGenerationConfig } from '../generation';
 import { formatPlan } from './generate';
 import { followPipeline } from '../follow-pipeline';
 import { installCommandLogging } from '../logging';
+import { trapSignals } from '../signals';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -79,6 +80,16 @@ export function registerDemo(program: Command): void {
       const settings = loadSettings();
       const logFile = installCommandLogging(settings.DST_SYNTH_DATA_DIR, 'demo', opts.verbose);
       if (logFile) console.log(`worker logs: ${logFile}`);
+      // From here on a signal stops the worker and the services (never kills the CLI first).
+      let stopRequested = false;
+      let stopWorkers = () => undefined as void;
+      const onStop = (signal: NodeJS.Signals) => {
+        if (!stopRequested) console.log(`\n${signal}: stopping…`);
+        stopRequested = true;
+        stopWorkers();
+      };
+      const untrapOthers = trapSignals(['SIGHUP', 'SIGTERM'], onStop);
+      let untrapInt = trapSignals(['SIGINT'], onStop);
       const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,
@@ -99,8 +110,10 @@ export function registerDemo(program: Command): void {
         console.log('stopping the worker and services…');
         workers.forEach((w) => w.shutdown());
       };
+      stopWorkers = stop;
       let left = false;
       try {
+        if (stopRequested) return;
         const { client, close } = await connectClient(settings);
         try {
           const runId = `${config.name}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
@@ -110,6 +123,7 @@ export function registerDemo(program: Command): void {
             config,
             path.join(settings.DST_SYNTH_DATA_DIR, 'runs', runId),
           );
+          untrapInt(); // while following, Ctrl-C asks: cancel the run or leave it
           console.log(
             `pipeline ${runId} started${services.uiUrl ? ` — ${services.uiUrl}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows/${runId}` : ''}`,
           );
@@ -118,10 +132,10 @@ export function registerDemo(program: Command): void {
           });
           left = end === 'left';
         } finally {
+          untrapInt = trapSignals(['SIGINT'], onStop);
           await close();
         }
-        if (opts.keepRunning && !left) {
-          process.once('SIGINT', stop);
+        if (opts.keepRunning && !left && !stopRequested) {
           console.log(`services stay up; Web UI ${services.uiUrl ?? '(headless)'} — Ctrl-C to stop`);
           await running;
         }
@@ -131,6 +145,8 @@ export function registerDemo(program: Command): void {
         await connection.close();
         unpublish();
         await services.stop();
+        untrapInt();
+        untrapOthers();
       }
     });
 }

@@ -6,6 +6,7 @@ import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';
 import { createWorkers } from '../../worker';
 import { installCommandLogging } from '../logging';
+import { STOP_SIGNALS, trapSignals } from '../signals';
 import { parseOptions, ServiceOptions } from '../options';
 
 export function registerDev(program: Command): void {
@@ -23,6 +24,9 @@ export function registerDev(program: Command): void {
       const settings = loadSettings();
       const logFile = installCommandLogging(settings.DST_SYNTH_DATA_DIR, 'dev', opts.verbose);
       if (logFile) console.log(`worker logs: ${logFile}`);
+      // A signal while the services start stops them once up (they are in their own process groups).
+      let early = false;
+      const untrapEarly = trapSignals(STOP_SIGNALS, () => void (early = true));
       const services = await startServices({ settings, ...opts, say: (l) => console.log(l) });
       const unpublish = publishServices(settings, {
         temporalAddress: services.temporalAddress,
@@ -42,8 +46,9 @@ export function registerDev(program: Command): void {
         console.log('\nstopping: draining workers, then services…');
         for (const w of workers) w.shutdown();
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      untrapEarly();
+      const untrap = trapSignals(STOP_SIGNALS, stop);
+      if (early) stop();
       console.log(
         `worker running on queues ${workers.map((w) => w.options.taskQueue).join(', ')} — Ctrl-C to stop`,
       );
@@ -53,6 +58,7 @@ export function registerDev(program: Command): void {
         await connection.close();
         unpublish();
         await services.stop();
+        untrap();
         console.log('stopped');
       }
     });

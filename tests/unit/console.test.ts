@@ -181,6 +181,17 @@ describe('Ctrl-C while following', () => {
     expect(h.ask).toHaveBeenCalledTimes(1);
   });
 
+  test('the terminal closing (SIGHUP) or a kill (SIGTERM): left without asking', async () => {
+    for (const signal of ['SIGHUP', 'SIGTERM']) {
+      const h = harness('cancel');
+      h.signals.emit(signal);
+      await expect(h.followed).resolves.toEqual({ kind: 'left' });
+      expect(h.ask).not.toHaveBeenCalled();
+      expect(h.cancel).not.toHaveBeenCalled();
+      expect(h.signals.eventNames()).toEqual([]);
+    }
+  });
+
   test('no Ctrl-C: the result', async () => {
     const h = harness('leave');
     h.settle.resolve('done');
