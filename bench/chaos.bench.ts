@@ -81,11 +81,20 @@ async function main(): Promise<void> {
     OPENAI_API_KEY: KEY,
     OPENAI_BASE_URL: server.url,
   });
+  const killed = new Set<CliProcess>();
   const startWorker = async (): Promise<CliProcess> => {
     const w = spawnCli(['worker', '--concurrency', String(CONCURRENCY)], env());
+    void w.exited.then((code) => {
+      if (killed.has(w)) return;
+      // Not one of ours: a worker must survive service restarts. Say why, and go on with a new one.
+      console.error(`worker exited by itself (${code}); its last output:\n${w.output().slice(-4000)}`);
+      unexpected++;
+      void startWorker().then((n) => (worker = n));
+    });
     await w.waitFor(/worker serving/, 180_000);
     return w;
   };
+  let unexpected = 0;
   const done = async () => (await runFacts(db.db, runId).catch(() => ({ done: -1 }))).done;
 
   const runId = `chaos-${seed}`;
@@ -102,6 +111,7 @@ async function main(): Promise<void> {
     await sleep(d.delayMs);
     d.at = Date.now();
     if (d.kind === 'kill') {
+      killed.add(worker);
       worker.child.kill('SIGKILL');
       await worker.exited;
       worker = await startWorker();
@@ -158,10 +168,12 @@ async function main(): Promise<void> {
       `answered calls ${answered}, recorded ${facts.recordedCalls}, repeated ${repeated} = ${((100 * repeated) / answered).toFixed(2)}% (aim <= 0.2%)`,
       `calls the server finished for a client already gone (not answered): ${server.requests.filter((r) => r.status === 499).length}`,
       `longest stall after a kill: ${Math.max(...kills.map((k) => k.stall)).toFixed(1)} s (aim <= ~20 s); wall time ${wall.toFixed(0)} s`,
+      `workers that exited by themselves: ${unexpected}`,
       `heartbeat timeout: ${heartbeat ?? 'default'} s; repeat with: npx tsx bench/chaos.bench.ts ${goals} ${seed}${heartbeat ? ` ${heartbeat}` : ''}`,
     ].join('\n'),
   );
 
+  killed.add(worker);
   worker.child.kill('SIGTERM');
   await worker.exited;
   await db.close();

@@ -28,6 +28,11 @@ export function openDb(url: string, max = 5, opts: OpenDbOptions = {}): DbHandle
   });
   // An idle client losing its server (Postgres restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor a checked-out one: between the statements of a transaction a client has no query to
+  // fail, so pg emits the server's "terminating connection" as an 'error' event, which crashed
+  // the worker on a Postgres restart. The caller's next query fails instead (retried), and the
+  // pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }
