@@ -35,9 +35,9 @@ export const GenerationConfigSchema = z
      * and is retried elsewhere, resuming from its saved session. A dead worker's dialogues hold
      * their slots this long, so it is what a worker crash costs the run. The activity
      * heartbeats every 2 s, during LLM calls too (a slow call is not a dead worker), and the
-     * worker sends one every 3 s at most. Default 15.
+     * worker sends one every 3 s at most. Default 10.
      */
-    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(15),
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).default(10),
     /** LLM budget per worker process: requests and tokens per minute. Default: none. */
     rpm: z.number().positive().optional(),
     tpm: z.number().positive().optional(),

@@ -27,6 +27,7 @@ import { asDialogue, generatedId } from '../simulator/run-local';
 import { STEP, type Session } from '../simulator/session';
 import type { DialogueOutcome } from '../simulator/types';
 import type { GenerationResources } from './generate-resources';
+import { retryWhileDisconnected } from './pg-retry';
 import { GenerationConfigSchema } from './generate-config';
 import {
   GOAL_OUTCOME,
@@ -236,8 +237,11 @@ async function simulateOne(
         session = await stepSession(session, deps, opts);
         steps++;
         // Saved after every call (on the async-commit pool: a few ms), so a retry repeats at
-        // most the call in flight at a crash.
-        await saveSession(sessionDb, runId, session, steps);
+        // most the call in flight at a crash; a Postgres restart is waited out, not failed.
+        const done = session;
+        await retryWhileDisconnected(() => saveSession(sessionDb, runId, done, steps), {
+          signal: ctx.cancellationSignal,
+        });
         progress = { attempt: session.attempt, steps };
         beat();
       }

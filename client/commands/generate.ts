@@ -31,7 +31,7 @@ const GenerateOptions = GenerationCliOptions.extend({
   tpm: z.coerce.number().positive().optional(),
   promptPrice: z.coerce.number().nonnegative().optional(),
   completionPrice: z.coerce.number().nonnegative().optional(),
-  heartbeatTimeout: z.coerce.number().int().min(2).max(3600).default(15),
+  heartbeatTimeout: z.coerce.number().int().min(2).max(3600).default(10),
   runId: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/)
@@ -111,7 +111,7 @@ export function registerGenerate(program: Command): void {
     .option(
       '--heartbeat-timeout <s>',
       "seconds before a dead worker's dialogue moves to another worker",
-      '15',
+      '10',
     )
     .option('--watch', 'follow the run with a progress bar until it ends')
     .action(async (raw: Record<string, unknown>) => {
