@@ -23,8 +23,8 @@ INIT="$REPO/.venv/models/smollm2-135m-instruct-q4_1.gguf"
 [ -f "$INIT" ] || INIT=/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf
 GENERATED="" REAL=300 TEST=25 BUDGET=30 STAGE1_BUDGET="" GEN_LIMIT="" THREADS=2
 WORK="${TMPDIR:-/tmp}/dst-cpu-bench-$(date -u +%Y%m%d-%H%M%S)"
-FLAGS=(--prompt short --target update --max-length 256 --lr 2e-4 --batch-size 8 --epochs 1
-       --warmup-ratio 0.03 --scheduler cosine --group-by-length --save-steps 100000)
+FLAGS=(--prompt short --target update --max-length 256 --lr 2e-4 --batch-size 4 --epochs 1
+       --warmup-ratio 0.05 --scheduler cosine --group-by-length --save-steps 100000)
 while [ $# -gt 0 ]; do
   case "$1" in
     --generated) GENERATED="$2"; shift 2 ;;
@@ -113,7 +113,9 @@ fi
   echo
   echo "MultiWOZ 2.1 test sample: first $TEST dialogues; convention trade; base model $(basename "$INIT")"
   echo "trainer flags: ${FLAGS[*]} --threads $THREADS"
-  echo "model      | real dial/ex  | gen dial/ex   | train min | steps     | JGA                | slot F1"
+  echo "model      | real dial/ex  | gen dial/ex   | wall min* | steps     | JGA trade          | slot F1"
   row baseline baseline
   [ -n "$GENERATED" ] && row two-stage stage1 stage2
+  echo "* wall-clock minutes of the training commands (model loading and saving included; the"
+  echo "  budget counts training steps only); load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$WORK/table.txt"

@@ -24,6 +24,13 @@ test('examples/tiny-cpu.json trains SmolLM2 from the GGUF the set-up installs', 
   expect(c.training.hyper).toMatchObject({ prompt: 'short', target: 'update' });
 });
 
+test('examples/smollm2-cpu.json: the 30-minute CPU baseline of trainer/README.md', () => {
+  const c = loadPipelineConfig(path.join(REPO, 'examples/smollm2-cpu.json'));
+  expect(c.training.init).toBe(path.join(REPO, '.venv/models/smollm2-135m-instruct-q4_1.gguf'));
+  expect(c.training.hyper).toMatchObject({ prompt: 'short', target: 'update', 'time-budget': '30m' });
+  expect(c.data.real).toEqual({ dataset: 'multiwoz21', split: 'dev' });
+});
+
 test('relative paths and .gguf files resolve against the config folder; hub names stay', () => {
   const rel = configWith('../models/m.gguf');
   expect(loadPipelineConfig(rel).training.init).toBe(path.resolve(path.dirname(rel), '../models/m.gguf'));
