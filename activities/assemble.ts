@@ -22,7 +22,7 @@ async function loadReal(db: Db, dataset: string, split: string): Promise<Dialogu
     .orderBy(asc(dialogues.id));
   // Several imported versions may coexist; the newest import wins per id.
   const byId = new Map<string, Dialogue>();
-  for (const r of rows) byId.set((r.content as Dialogue).id, r.content as Dialogue);
+  for (const r of rows) byId.set(r.content.id, r.content);
   return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -32,7 +32,7 @@ async function loadGenerated(db: Db, runId: string): Promise<Dialogue[]> {
     .from(dialogues)
     .where(and(eq(dialogues.runId, runId), eq(dialogues.source, 'generated')))
     .orderBy(asc(dialogues.dialogueId));
-  return rows.map((r) => r.content as Dialogue);
+  return rows.map((r) => r.content);
 }
 
 function beat(): void {

@@ -32,7 +32,7 @@ async function realDialogues(db: Db, input: AuditLabelsInput): Promise<Dialogue[
     .orderBy(asc(dialogues.dialogueId));
   // Several imported versions of one split may coexist; the newest import wins per id.
   const byId = new Map<string, Dialogue>();
-  for (const r of rows) byId.set((r.content as Dialogue).id, r.content as Dialogue);
+  for (const r of rows) byId.set(r.content.id, r.content);
   return [...byId.values()].slice(0, input.limit);
 }
 

@@ -19,7 +19,6 @@ import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dialogues, generationAttempts, generationGoals, runs } from '../db/schema';
 import { openExportStream } from '../multiwoz/export-stream';
-import type { Dialogue } from '../multiwoz/types';
 
 /** Goals read per query. */
 export const EXPORT_PAGE = 500;
@@ -121,7 +120,7 @@ export async function exportRun(
             ),
           )
       : [];
-    const byId = new Map(rows.map((r) => [r.id, r.content as Dialogue]));
+    const byId = new Map(rows.map((r) => [r.id, r.content]));
     for (const g of goals) {
       await line(goalsOut, { index: g.goalIndex, goal: g.goal });
       if (g.status === 'pending') s.pending++;

@@ -78,7 +78,7 @@ export async function generatedFromDb(db: Db, runId: string): Promise<GeneratedD
     if (!a.accepted) bump(rejections, a.reason ?? 'unknown');
     else for (const f of a.failures) bump(corrections, f.reason);
   }
-  return { source: gen, generated: rows.map((r) => r.content as Dialogue), rejections, corrections };
+  return { source: gen, generated: rows.map((r) => r.content), rejections, corrections };
 }
 
 /** The real training dialogues compared against (default: the offline 2.1 train split). */
