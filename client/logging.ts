@@ -35,9 +35,15 @@ export function formatLogLine(
  * Routes SDK and worker logs (and the SDK core's warnings, forwarded) to `write`, one line
  * each. Call once, before the first worker or native connection is created.
  */
-export function installLogSink(write: (line: string) => void, level: 'DEBUG' | 'INFO' | 'WARN' = 'INFO') {
+export function installLogSink(
+  write: (line: string) => void,
+  opts: { level?: 'DEBUG' | 'INFO' | 'WARN'; ownSignals?: boolean } = {},
+) {
   Runtime.install({
-    logger: new DefaultLogger(level, (entry) => write(formatLogLine(entry))),
+    logger: new DefaultLogger(opts.level ?? 'INFO', (entry) => write(formatLogLine(entry))),
+    // By default the SDK shuts every worker down on SIGINT/SIGTERM; `demo` and `dev` decide
+    // themselves (Ctrl-C asks first, and a cancelled run needs the worker to wind down).
+    ...(opts.ownSignals ? { shutdownSignals: [] } : {}),
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }
@@ -48,13 +54,13 @@ export function installLogSink(write: (line: string) => void, level: 'DEBUG' | '
  */
 export function installCommandLogging(dataDir: string, name: string, verbose: boolean): string | undefined {
   if (verbose) {
-    installLogSink((line) => process.stderr.write(line + '\n'));
+    installLogSink((line) => process.stderr.write(line + '\n'), { ownSignals: true });
     return undefined;
   }
   const dir = path.join(dataDir, 'logs');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.log`);
-  installLogSink((line) => appendFileSync(file, line + '\n'));
+  installLogSink((line) => appendFileSync(file, line + '\n'), { ownSignals: true });
   return file;
 }
 

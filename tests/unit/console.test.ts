@@ -231,7 +231,8 @@ describe('logs', () => {
       const { Runtime } = require('@temporalio/worker');
       const file = installCommandLogging(${JSON.stringify(dir)}, 'demo', ${verbose});
       Runtime.instance().logger.info('Activity completed', { taskToken: 'secret-token', activityType: 'fineTune' });
-      process.stdout.write('file=' + file);
+      // The CLI handles Ctrl-C itself: the SDK must not shut the workers down on it.
+      process.stdout.write('file=' + file + ' signals=' + JSON.stringify(Runtime.instance().options.shutdownSignals));
       Runtime.instance().logger.flush(); // forwarded logs are buffered briefly to keep their order
       process.exit(0); // the SDK runtime would keep the process alive`;
     try {
@@ -241,12 +242,12 @@ describe('logs', () => {
           encoding: 'utf8',
         });
       const quiet = run(false);
-      expect(quiet.stdout).toBe(`file=${path.join(dir, 'logs', 'demo.log')}`);
+      expect(quiet.stdout).toBe(`file=${path.join(dir, 'logs', 'demo.log')} signals=[]`);
       expect(quiet.stderr).toBe('');
       const logged = readFileSync(path.join(dir, 'logs', 'demo.log'), 'utf8');
       expect(logged).toMatch(/^\S+ INFO {2}Activity completed activityType=fineTune\n$/);
       const loud = run(true);
-      expect(loud.stdout).toBe('file=undefined');
+      expect(loud.stdout).toBe('file=undefined signals=[]');
       expect(loud.stderr).toMatch(/INFO {2}Activity completed activityType=fineTune\n$/);
       expect(loud.stderr).not.toContain('secret-token');
     } finally {
