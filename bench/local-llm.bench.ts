@@ -80,6 +80,8 @@ async function main() {
           paraphrases: 0,
           concurrency,
           onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`),
+          // TRACE=1 prints every turn as it is made (stderr).
+          ...(process.env.TRACE ? { onStep: sessionTracer((l) => console.error(`${mode} ${l}`)) } : {}),
         },
       );
       const minutes = summary.seconds / 60;
