@@ -1,3 +1,4 @@
+import { DEFAULT_LOCAL_MODEL, LOCAL_MODEL_ENV } from '../../llm/local-model';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -72,10 +73,13 @@ export function formatPlan(c: GenerationConfig): string {
     ? (prompt * prices.promptPerMTok + completion * prices.completionPerMTok) / 1e6
     : undefined;
   const minutes = c.rpm ? calls / c.rpm : undefined;
+  const local = c.llm.provider === 'local';
+  // The model the worker will resolve: a local run names the catalogued default, not "default".
+  const model = c.llm.model ?? (local ? process.env[LOCAL_MODEL_ENV] || DEFAULT_LOCAL_MODEL : 'default');
   return [
-    `plan: ${c.goals} goals (seed ${c.seed}, ${c.goalSource} goals) with ${c.llm.provider ?? 'openai'}:${c.llm.model ?? 'default'}`,
+    `plan: ${c.goals} goals (seed ${c.seed}, ${c.goalSource} goals) with ${c.llm.provider ?? 'openai'}:${model}`,
     `  about ${calls.toLocaleString('en')} LLM calls, ${(prompt / 1e6).toFixed(2)}M prompt + ${(completion / 1e6).toFixed(2)}M completion tokens (one attempt per goal; failed attempts add more)`,
-    `  estimated cost: ${cost === undefined ? 'unknown (pass --prompt-price and --completion-price, USD per million tokens)' : `$${cost.toFixed(2)}`}`,
+    `  estimated cost: ${local ? 'none (local model, this machine)' : cost === undefined ? 'unknown (pass --prompt-price and --completion-price, USD per million tokens)' : `$${cost.toFixed(2)}`}`,
     `  ${c.concurrency} dialogues in flight, batches of ${c.batchSize}${minutes ? `; at ${c.rpm} rpm about ${minutes.toFixed(0)} min` : ''}`,
   ].join('\n');
 }

@@ -103,7 +103,7 @@ test('local model: SIGKILL mid-dialogue, the run resumes and finishes every goal
   );
   expect(await start.exited).toBe(0);
   expect(start.output()).toMatch(/with local:smollm2-135m-instruct/);
-  // Mid-dialogue: a session saved after a few LLM calls, nothing finished yet.
+  // Mid-dialogue: a session saved after two LLM calls.
   const steps = await until(
     () => `a saved session; worker output:\n${worker.output().slice(-3000)}`,
     async () => {
@@ -111,11 +111,11 @@ test('local model: SIGKILL mid-dialogue, the run resumes and finishes every goal
         sql`select max(steps) as steps from generation_sessions where run_id = ${runId}`,
       );
       const n = Number(r.rows[0]?.steps ?? 0);
-      return n >= 3 ? n : undefined;
+      return n >= 2 ? n : undefined;
     },
-    240_000,
+    480_000,
   );
-  expect(steps).toBeGreaterThanOrEqual(3);
+  expect(steps).toBeGreaterThanOrEqual(2);
   worker.child.kill('SIGKILL');
   await worker.exited;
   worker = await startWorker();
