@@ -28,16 +28,22 @@ export async function followPipeline(
 ): Promise<PipelineEnd> {
   const watcher = new PipelineWatcher(client, runId);
   const output = opts.output ?? new LiveOutput();
+  // A run left running must not keep its result's long poll alive past the connection.
+  const polling = new AbortController();
   const outcome = await follow<PipelineResult>({
     snapshot: () => watcher.snapshot(),
-    result: () => watcher.handle.result() as Promise<PipelineResult>,
+    result: () =>
+      client.connection.withAbortSignal(
+        polling.signal,
+        () => watcher.handle.result() as Promise<PipelineResult>,
+      ),
     cancel: async () => {
       await watcher.handle.cancel();
     },
     ask: opts.ask ?? (() => askCancelOrLeave()),
     output,
     pollMs: opts.pollMs,
-  });
+  }).finally(() => polling.abort());
   switch (outcome.kind) {
     case 'failed':
       throw outcome.error;

@@ -63,7 +63,8 @@ export async function follow<R>(deps: FollowDeps<R>): Promise<FollowOutcome<R>> 
     while (!stopped) {
       const s = await deps.snapshot().catch(() => undefined);
       if (stopped) break;
-      if (s) out.show(s.step, renderSnapshot(s, rates, now()));
+      // The snapshot holds counts only: a change in it is progress, not the clock moving.
+      if (s) out.show(s.step, renderSnapshot(s, rates, now()), JSON.stringify(s));
       if (s && s.status !== 'running') break;
       await new Promise((r) => setTimeout(r, deps.pollMs ?? 1000));
     }

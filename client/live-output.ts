@@ -26,7 +26,7 @@ export class LiveOutput {
   /** TTY: lines of the block on screen now. */
   private shown: string[] = [];
   private key?: string;
-  private lastText?: string;
+  private lastChange?: string;
   private lastAt = -Infinity;
 
   constructor(opts: LiveOutputOptions = {}) {
@@ -39,8 +39,12 @@ export class LiveOutput {
     return !!this.stream.isTTY;
   }
 
-  /** Shows `lines` for `key` (the step); a new key leaves the previous block on screen. */
-  show(key: string, lines: string[]): void {
+  /**
+   * Shows `lines` for `key` (the step); a new key leaves the previous block on screen. On a
+   * pipe, only a new `change` (default: the text) is printed, so numbers derived from the
+   * clock alone (rates) do not print a line each.
+   */
+  show(key: string, lines: string[], change?: string): void {
     const newKey = key !== this.key;
     this.key = key;
     if (this.isTTY) {
@@ -49,10 +53,11 @@ export class LiveOutput {
       return;
     }
     const text = lines.map((l) => l.trim()).join(' | ');
+    const what = change ?? text;
     const now = this.now();
-    if (text === this.lastText || (!newKey && now - this.lastAt < this.minIntervalMs)) return;
+    if (what === this.lastChange || (!newKey && now - this.lastAt < this.minIntervalMs)) return;
     this.stream.write(text + '\n');
-    this.lastText = text;
+    this.lastChange = what;
     this.lastAt = now;
   }
 

@@ -32,20 +32,30 @@ export interface PipelineSnapshot {
   activities: ActivityProgress[];
 }
 
-/** Remembers the first sighting of each counter to derive a rate, and from it an ETA. */
+/**
+ * Remembers the first sighting of each counter and its latest change, to derive a rate and
+ * from it an ETA that only changes when the counter does.
+ */
 export class Rates {
-  private readonly first = new Map<string, { at: number; value: number }>();
+  private readonly seen = new Map<string, { first: Sighting; last: Sighting }>();
 
-  /** Milliseconds left at the rate seen since the first sighting; undefined until it moved. */
+  /** Milliseconds left at the rate seen so far; undefined until the counter moved. */
   eta(key: string, value: number, total: number, now: number): number | undefined {
-    const f = this.first.get(key);
-    if (!f || value < f.value) {
-      this.first.set(key, { at: now, value });
+    const s = this.seen.get(key);
+    if (!s || value < s.last.value) {
+      this.seen.set(key, { first: { at: now, value }, last: { at: now, value } });
       return undefined;
     }
-    if (value === f.value || now <= f.at) return undefined;
-    return ((total - value) * (now - f.at)) / (value - f.value);
+    if (value > s.last.value) s.last = { at: now, value };
+    const { first, last } = s;
+    if (last.value === first.value || last.at <= first.at) return undefined;
+    return ((total - last.value) * (last.at - first.at)) / (last.value - first.value);
   }
+}
+
+interface Sighting {
+  at: number;
+  value: number;
 }
 
 export function formatDuration(ms: number | undefined): string {

@@ -100,6 +100,14 @@ describe('progress lines', () => {
     ]);
   });
 
+  test('an ETA changes only when the counter does', () => {
+    const rates = new Rates();
+    expect(rates.eta('k', 10, 100, T0)).toBeUndefined();
+    expect(rates.eta('k', 20, 100, T0 + 10_000)).toBe(80_000);
+    expect(rates.eta('k', 20, 100, T0 + 60_000)).toBe(80_000);
+    expect(rates.eta('k', 30, 100, T0 + 70_000)).toBe(70 * 3500);
+  });
+
   test('no log objects: every line is plain text', () => {
     const lines = renderSnapshot(snap({ generation: generation() }), new Rates(), T0);
     for (const l of lines) expect(l).not.toMatch(/[{}]|taskToken/);
@@ -122,6 +130,18 @@ describe('live output', () => {
     now = 6500;
     live.show('assemble', ['[assemble] p']); // new step: at once
     expect(out.chunks).toEqual(['[generate] p | 1/40\n', '[generate] p | 3/40\n', '[assemble] p\n']);
+  });
+
+  test('on a pipe: a line only when the counts change, not when only the clock-derived numbers do', () => {
+    let now = 0;
+    const out = sink(false);
+    const live = new LiveOutput({ stream: out, now: () => now, minIntervalMs: 5000 });
+    live.show('train', ['[train] p', '  2/63 · ETA 5m'], 'step 2');
+    now = 6000;
+    live.show('train', ['[train] p', '  2/63 · ETA 6m'], 'step 2');
+    now = 12000;
+    live.show('train', ['[train] p', '  3/63 · ETA 5m'], 'step 3');
+    expect(out.chunks).toEqual(['[train] p | 2/63 · ETA 5m\n', '[train] p | 3/63 · ETA 5m\n']);
   });
 
   test('on a terminal: the block is redrawn in place, cut to the width; a new step keeps the old one', () => {
