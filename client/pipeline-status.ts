@@ -53,9 +53,10 @@ export class PipelineWatcher {
             .then((p) => p.step)
             .catch(() => memoStep ?? 'starting')
         : (memoStep ?? status);
-    const pending = (desc.raw.pendingActivities ?? []).filter(
-      (a) => !HIDDEN_ACTIVITIES.has(a.activityType?.name ?? ''),
-    );
+    const pending = (desc.raw.pendingActivities ?? [])
+      .filter((a) => !HIDDEN_ACTIVITIES.has(a.activityType?.name ?? ''))
+      // In the order they were scheduled, so lines keep their places.
+      .sort((a, b) => Number(a.activityId) - Number(b.activityId));
     if (pending.some((a) => a.activityId && !this.names.has(a.activityId))) await this.learnNames();
     const generation =
       step === 'generate' && status === 'running'
