@@ -54,6 +54,10 @@ export function registerWorker(program: Command): void {
       const sessionDb = openDb(url, Math.max(5, opts.concurrency), { asyncCommit: true });
       await runMigrations(db.pool);
       const connection = await NativeConnection.connect({ address: resolveTemporalAddress(settings) });
+      const generation = createGenerationResources({ workerBudget: { rpm: opts.rpm, tpm: opts.tpm } });
+      // Load the training dialogues (goals, reveal rates) now, while Temporal still waits for a
+      // dead worker's heartbeats, not in the first dialogue a restarted worker is handed.
+      if (opts.queues.includes(TASK_QUEUE.LLM)) void generation.training().catch(() => undefined);
       const devices = createDevicePool(opts.queues.includes(TASK_QUEUE.GPU) ? detectDevices(opts.gpus) : []);
       const workers = await createWorkers({
         connection,
@@ -65,7 +69,7 @@ export function registerWorker(program: Command): void {
           db: db.db,
           sessionDb: sessionDb.db,
           downloadDir: path.join(settings.DST_SYNTH_DATA_DIR, 'downloads'),
-          generation: createGenerationResources({ workerBudget: { rpm: opts.rpm, tpm: opts.tpm } }),
+          generation,
           devices,
         },
       });
