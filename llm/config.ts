@@ -42,6 +42,11 @@ export const LlmConfigSchema = z
     prices: Prices.optional(),
     /** local only: context window in tokens. Default 4096. */
     contextSize: z.number().int().positive().optional(),
+    /**
+     * local only: CPU threads. Default: `$DST_SYNTH_LLM_THREADS`, else all math cores, or 1
+     * when the CPU is already busy (see `defaultThreads` in llm/local.ts).
+     */
+    threads: z.number().int().positive().max(256).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -86,6 +91,12 @@ export function parseLlmConfig(input: unknown): LlmConfig {
   return parsed.data;
 }
 
+/** `$DST_SYNTH_LLM_THREADS` as a positive integer, else undefined (llm/local.ts decides). */
+function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const n = Number(env.DST_SYNTH_LLM_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /**
  * Builds the client for a config. Secrets and the endpoint come from `env`: `OPENAI_API_KEY`
  * (required for provider openai) and `OPENAI_BASE_URL` (used when the config has no `baseURL`).
@@ -107,6 +118,7 @@ export function createLlmClient(config: LlmConfigInput, env: NodeJS.ProcessEnv =
       temperature: c.temperature,
       maxTokens: c.maxTokens,
       contextSize: c.contextSize,
+      threads: c.threads ?? threadsFromEnv(env),
     });
   }
   const model = c.model ?? '';

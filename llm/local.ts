@@ -8,6 +8,7 @@
  * tests drive this client in a child process.
  */
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename } from 'node:path';
 import type {
   ChatHistoryItem,
@@ -38,8 +39,9 @@ export interface LocalLlamaClientOptions {
    */
   sequences?: number;
   /**
-   * CPU threads. Default: the physical math cores llama.cpp detects. Left to node-llama-cpp's
-   * own default, a 2-core VM got 4 threads and ran 100x slower (0.4 instead of 45 tokens/s).
+   * CPU threads. Default: `defaultThreads` — the physical math cores llama.cpp detects, or 1
+   * when the CPU is already busy. Left to node-llama-cpp's own default, a 2-core VM got 4
+   * threads and ran 100x slower (0.4 instead of 45 tokens/s).
    */
   threads?: number;
 }
@@ -168,6 +170,16 @@ function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
   return history;
 }
 
+/**
+ * Threads for llama.cpp: all math cores on an idle machine; 1 when the 1-minute load average
+ * already fills the cores. llama.cpp's threads spin-wait for each other at every step, so on an
+ * oversubscribed CPU each step waits for a descheduled thread: 30 tokens of SmolLM2-135M took
+ * 141 s with 2 threads and 10.7 s with 1 on 2 cores at load 13 (measured here).
+ */
+export function defaultThreads(cores: number, load: number): number {
+  return load >= cores ? 1 : Math.max(1, cores);
+}
+
 /** A client for a local model; the model loads on the first call (or `preflight`). */
 export function createLocalLlamaClient(
   opts: LocalLlamaClientOptions,
@@ -184,7 +196,7 @@ export function createLocalLlamaClient(
       // gpu:false + build:'never': use the prebuilt CPU binary, never download or compile.
       const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
       const lm = await llama.loadModel({ modelPath: opts.modelPath });
-      const threads = opts.threads ?? llama.cpuMathCores;
+      const threads = opts.threads ?? defaultThreads(llama.cpuMathCores, loadavg()[0] ?? 0);
       const sequences = opts.sequences ?? 8;
       const context = await lm.createContext({ contextSize: opts.contextSize ?? 4096, sequences, threads });
       const slots: Slot[] = Array.from({ length: sequences }, () => ({

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { createLocalLlamaClient, SequencePool, toGbnfSchema } from '../../llm/local';
+import { createLocalLlamaClient, defaultThreads, SequencePool, toGbnfSchema } from '../../llm/local';
 import {
   catalogModelPath,
   DEFAULT_LOCAL_MODEL,
@@ -86,6 +86,13 @@ describe('resolveLocalModel (model selection)', () => {
       LocalModelMissingError,
     );
   });
+});
+
+test('threads: every core on an idle CPU, one when the load already fills the cores', () => {
+  expect(defaultThreads(2, 0.3)).toBe(2);
+  expect(defaultThreads(8, 7.9)).toBe(8);
+  expect(defaultThreads(2, 2)).toBe(1);
+  expect(defaultThreads(2, 13.5)).toBe(1);
 });
 
 describe('SequencePool', () => {
