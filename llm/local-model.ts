@@ -72,6 +72,9 @@ export function resolveLocalModel(
 }
 
 /** `resolveLocalModel` with nothing chosen: `$DST_SYNTH_LOCAL_MODEL`, else the default. */
-export function defaultLocalModelPath(env: NodeJS.ProcessEnv = process.env, root: string = REPO_ROOT): string {
+export function defaultLocalModelPath(
+  env: NodeJS.ProcessEnv = process.env,
+  root: string = REPO_ROOT,
+): string {
   return resolveLocalModel(undefined, env, root);
 }
