@@ -4,7 +4,24 @@ import path from 'node:path';
 import { embeddedEnv, spawnCli } from '../helpers/cli';
 
 const env = embeddedEnv(mkdtempSync(path.join(os.tmpdir(), 'dst-cli-')));
-const COMMANDS = ['dev', 'worker', 'import', 'download', 'eval', 'demo', 'simulate', 'validate', 'generate', 'status', 'watch', 'pause', 'resume', 'cancel', 'run', 'report'];
+const COMMANDS = [
+  'dev',
+  'worker',
+  'import',
+  'download',
+  'eval',
+  'demo',
+  'simulate',
+  'validate',
+  'generate',
+  'status',
+  'watch',
+  'pause',
+  'resume',
+  'cancel',
+  'run',
+  'report',
+];
 
 async function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const p = spawnCli(args, { ...env, ...extraEnv });

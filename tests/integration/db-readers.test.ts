@@ -51,10 +51,7 @@ describe('newest import of a split', () => {
     // The newer import (higher row id) is stored first, so physical order and id order differ.
     await t.handle.db
       .insert(dialogues)
-      .values([
-        row(1000, 'v2', hotelIn('MUL0001', 'north')),
-        row(1, 'v1', hotelIn('MUL0001', 'south')),
-      ]);
+      .values([row(1000, 'v2', hotelIn('MUL0001', 'north')), row(1, 'v1', hotelIn('MUL0001', 'south'))]);
     await t.handle.db.insert(dialogues).values(row(2, 'v1', hotelIn('MUL0002', 'east')));
   });
 

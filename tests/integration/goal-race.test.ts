@@ -43,7 +43,9 @@ function outcome(accepted: boolean, calls: number): DialogueOutcome {
 }
 
 async function addGoal(goalIndex: number): Promise<void> {
-  await db.handle.db.insert(generationGoals).values({ runId: RUN, goalIndex, goal: { domains: [] } as unknown as Goal });
+  await db.handle.db
+    .insert(generationGoals)
+    .values({ runId: RUN, goalIndex, goal: { domains: [] } as unknown as Goal });
 }
 async function goal(goalIndex: number) {
   const [g] = await db.handle.db

@@ -83,14 +83,16 @@ test('key and base URL come from the environment', async () => {
   ).resolves.toMatchObject({ text: 'hi' });
 });
 
-test('provider local with a missing model file: a clear error', () => {
-  expect(() => createLlmClient({ provider: 'local', model: '/nope/model.gguf' }, {})).toThrow(
-    'local LLM model file /nope/model.gguf does not exist',
-  );
+test('provider local with a missing model file: a clear, non-retryable error', () => {
+  const f = configError(() => createLlmClient({ provider: 'local', model: '/nope/model.gguf' }, {}));
+  expect(f.message).toContain('--model=/nope/model.gguf does not exist');
+  expect(f.nonRetryable).toBe(true);
 });
 
-test('provider local without a model: an error saying how to configure an LLM (no silent weak default)', () => {
-  expect(() => createLlmClient({ provider: 'local' }, {})).toThrow(
-    /no usable LLM is configured.*OPENAI_API_KEY.*DST_SYNTH_LOCAL_MODEL.*--model bundled/s,
+test('provider local without a model: the instruction-tuned default the set-up assembled', () => {
+  const client = createLlmClient({ provider: 'local' }, {}); // nothing is loaded before a call
+  expect(client.model).toBe('local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf');
+  expect(createLlmClient({ provider: 'local', model: 'smollm2-135m-instruct' }, {}).model).toBe(
+    'local:smollm2-135m-instruct-q4_1.gguf',
   );
 });

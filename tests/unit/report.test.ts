@@ -36,7 +36,7 @@ const data: ReportData = {
     promptTokens: 61522,
     completionTokens: 4228,
     costUsd: 0,
-    model: 'local:gemma-3-270m-q4_k_m.gguf',
+    model: 'local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf',
   },
   datasets: [
     { name: 'generated', dialogues: 5, examples: 41, sha256: 'a'.repeat(64) },
