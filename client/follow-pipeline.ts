@@ -1,4 +1,5 @@
 /** `demo`, `run` and `watch`: a pipeline's live progress until it ends, then its report. */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { PipelineResult } from '../workflows/pipeline';
@@ -30,6 +31,8 @@ export async function followPipeline(
   const output = opts.output ?? new LiveOutput();
   // A run left running must not keep its result's long poll alive past the connection.
   const polling = new AbortController();
+  // Each long poll of the result adds a listener for the run's whole life: not a leak.
+  setMaxListeners(0, polling.signal);
   const outcome = await follow<PipelineResult>({
     snapshot: () => watcher.snapshot(),
     result: () =>
