@@ -239,6 +239,16 @@ const labelStep: StepFn = async (s, deps, _opts) => {
   s.next = STEP.SYSTEM;
 };
 
+/**
+ * A booking confirmation that forgot its reference gets it appended, as MultiWOZ agents say it
+ * ("Reference number is : …"): small models confirm the booking but drop the code, and the
+ * reference is a database fact, not the model's to invent. Other actions are left as written.
+ */
+export function withReference(answer: SystemAnswer, reference: string | undefined): SystemAnswer {
+  if (answer.action !== 'book' || !reference || answer.utterance.includes(reference)) return answer;
+  return { ...answer, utterance: `${answer.utterance.trim()} Your reference number is ${reference}.` };
+}
+
 const systemStep: StepFn = async (s, deps, opts, rng) => {
   const plan = planSystemTurn(s, deps.db, rng);
   const messages = systemPrompt(plan.input);
@@ -254,15 +264,18 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
     addUsage(s, r);
     return r.value;
   };
-  let answer = await ask(messages);
+  let answer = withReference(await ask(messages), plan.input.bookingReference);
   let grounded = groundAnswer(plan, answer, deps.db);
   if (!grounded.ok) {
     // One retry with the problem stated, as for invalid JSON; then the attempt fails.
-    answer = await ask([
-      ...messages,
-      { role: 'assistant', content: JSON.stringify(answer) },
-      { role: 'user', content: `That answer is not allowed: ${grounded.problem}. Answer again.` },
-    ]);
+    answer = withReference(
+      await ask([
+        ...messages,
+        { role: 'assistant', content: JSON.stringify(answer) },
+        { role: 'user', content: `That answer is not allowed: ${grounded.problem}. Answer again.` },
+      ]),
+      plan.input.bookingReference,
+    );
     grounded = groundAnswer(plan, answer, deps.db);
     if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
   }
@@ -272,6 +285,7 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
     utterance: answer.utterance,
     action: answer.action,
     entity: grounded.entity,
+    ...(answer.action === 'request' && answer.slot ? { slot: answer.slot } : {}),
   });
   updateProgress(s, plan, answer.action, grounded.entity);
   if (last.intent === USER_INTENT.END) {

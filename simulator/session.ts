@@ -32,6 +32,8 @@ export interface SessionSystemTurn {
   utterance: string;
   action: SystemAction;
   entity?: string;
+  /** With `request`: the slot the agent asked for (the user answers it next, when in the goal). */
+  slot?: string;
 }
 
 export type SessionTurn = SessionUserTurn | SessionSystemTurn;

@@ -53,6 +53,19 @@ function revealMove(s: Session, i: number, slots: string[]): PendingUserMove {
   return { intent, domainIndex: i, reveal };
 }
 
+/**
+ * The slot the agent just asked for (`request`), when it belongs to goal domain `i`, the user
+ * has a value for it and has not said it yet: a user answers the question asked, as in
+ * MultiWOZ, rather than the next planned fact (which left agents asking again until the cap).
+ */
+function askedSlot(s: Session, i: number): string | undefined {
+  const last = s.turns[s.turns.length - 1];
+  if (last?.speaker !== 'SYSTEM' || last.action !== 'request' || !last.slot) return undefined;
+  const g = s.goal.domains[i]!;
+  if (!last.slot.startsWith(`${g.domain}-`) || s.revealed.includes(last.slot)) return undefined;
+  return goalValue(g, s.domains[i]!, last.slot) === undefined ? undefined : last.slot;
+}
+
 function nextInDomain(s: Session, i: number): PendingUserMove | undefined {
   const g = s.goal.domains[i]!;
   const p = s.domains[i]!;
@@ -61,8 +74,10 @@ function nextInDomain(s: Session, i: number): PendingUserMove | undefined {
     return { intent: USER_INTENT.CHANGE, domainIndex: i, reveal: { [c.slot]: c.to }, change: { ...c } };
   }
   const planned = s.plan.domains[i]?.turns ?? [];
-  for (let pos = p.position; pos < planned.length || (pos === p.position && p.carry.length); pos++) {
-    const slots = [...p.carry, ...(planned[pos] ?? [])];
+  const asked = askedSlot(s, i);
+  const extra = [...p.carry, ...(asked ? [asked] : [])];
+  for (let pos = p.position; pos < planned.length || (pos === p.position && extra.length); pos++) {
+    const slots = [...new Set([...extra, ...(planned[pos] ?? [])])];
     // Empty positions are turns where the user asks instead of telling; skip them when there is nothing to ask.
     if (slots.length) return { ...revealMove(s, i, slots), position: pos };
     if (g.domain !== 'taxi' && !p.entity)

@@ -155,6 +155,8 @@ function systemMessage(persona: string): string {
     '- Say ONLY the facts given for this turn. Never invent other details.',
     '- Natural, casual language; one or two sentences.',
     '- Never write slot names or labels; say it as a person would.',
+    // Chat-tuned models slide back into the assistant's voice ("let me know if you need anything").
+    '- You are the visitor, not the agent: never offer help or ask what the agent needs.',
   ].join('\n');
 }
 
