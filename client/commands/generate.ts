@@ -28,6 +28,7 @@ const GenerateOptions = GenerationCliOptions.extend({
   goals: z.coerce.number().int().positive().max(100_000),
   concurrency: z.coerce.number().int().min(1).max(1000).default(8),
   batchSize: z.coerce.number().int().min(1).max(1000).default(50),
+  maxAttempts: z.coerce.number().int().min(1).max(10).default(3),
   rpm: z.coerce.number().positive().optional(),
   tpm: z.coerce.number().positive().optional(),
   promptPrice: z.coerce.number().nonnegative().optional(),
@@ -56,6 +57,7 @@ function configFrom(o: Opts): GenerationConfig {
     paraphrases: o.paraphrases,
     concurrency: o.concurrency,
     batchSize: o.batchSize,
+    maxAttempts: o.maxAttempts,
     rpm: o.rpm,
     tpm: o.tpm,
     heartbeatTimeoutSeconds: o.heartbeatTimeout,
@@ -107,6 +109,7 @@ export function registerGenerate(program: Command): void {
     .option('--paraphrases <n>', 'rewrites asked per user utterance (0: off)', '3')
     .option('--concurrency <n>', 'dialogues in flight across the run', '8')
     .option('--batch-size <n>', 'goals per child workflow', '50')
+    .option('--max-attempts <n>', 'attempts per goal before it is rejected', '3')
     .option('--rpm <n>', 'LLM requests per minute per worker for this run')
     .option('--tpm <n>', 'LLM tokens per minute per worker for this run')
     .option('--prompt-price <usd>', 'USD per million prompt tokens (cost estimates)')
