@@ -21,6 +21,25 @@ TINY_DEFAULTS = {
     "num_attention_heads": 4,
 }
 
+# ``--tiny-shape``: the decoder's dimensions. ``llama2-7b`` is LLaMA-2-7B's published config
+# (6.7B parameters), randomly initialised: it measures GPU speed and memory of the paper's model
+# where its weights cannot be downloaded. ``vocab_size`` is the embedding's row count (at least
+# the trained tokenizer's size).
+SHAPES = {
+    "tiny": {**TINY_DEFAULTS, "num_key_value_heads": 4, "tie_word_embeddings": True, "vocab_size": 0},
+    "llama2-7b": {
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 32,
+        "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": False,
+    },
+}
+
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = TINY_DEFAULTS["vocab_size"]):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -42,22 +61,29 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = TINY_DEFAULTS["vocab
     return fast
 
 
-def build_model(tokenizer, max_length: int, seed: int):
+def build_model(tokenizer, max_length: int, seed: int, shape: str = "tiny", device: str = "cpu",
+                dtype: str = "float32"):
+    """A randomly initialised LLaMA-style decoder of ``shape``. Large shapes are built directly on
+    ``device`` in ``dtype`` (initialising 6.7B parameters on a CPU in float32 takes minutes and 27 GB)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    dims = dict(SHAPES[shape])
+    dims["vocab_size"] = max(dims["vocab_size"], len(tokenizer))
+    dims["max_position_embeddings"] = max(dims.get("max_position_embeddings", 0), max_length, 64)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=TINY_DEFAULTS["hidden_size"],
-        intermediate_size=TINY_DEFAULTS["intermediate_size"],
-        num_hidden_layers=TINY_DEFAULTS["num_hidden_layers"],
-        num_attention_heads=TINY_DEFAULTS["num_attention_heads"],
-        num_key_value_heads=TINY_DEFAULTS["num_attention_heads"],
-        max_position_embeddings=max(max_length, 64),
+        **dims,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
+    if shape == "tiny":
+        return LlamaForCausalLM(config)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, dtype))
+    try:
+        with torch.device(device):
+            return LlamaForCausalLM(config)
+    finally:
+        torch.set_default_dtype(previous)

@@ -92,6 +92,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logging-steps", type=int, default=1, help="a progress line every N optimizer steps")
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (-1 = epochs)")
     p.add_argument("--tiny-vocab-size", type=int, default=2048)
+    p.add_argument("--tiny-shape", default="tiny", choices=["tiny", "llama2-7b"],
+                   help="with --tiny: the random model's dimensions; llama2-7b = LLaMA-2-7B's config "
+                        "(measures the paper's model on a GPU without its weights; trains a 32k tokenizer)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch; 0 = auto (1 for --tiny on CPU, else torch's default)")
     p.add_argument("--fsdp", default="", help="passed to TrainingArguments.fsdp (e.g. 'full_shard auto_wrap')")
@@ -210,6 +213,8 @@ def _write_json(path: str, obj) -> None:
 
 def fingerprint(args, data_sha: str) -> str:
     values = {k: getattr(args, k) for k in FINGERPRINT_KEYS}
+    if getattr(args, "tiny_shape", "tiny") != "tiny":  # only when set: old runs keep their fingerprint
+        values["tiny_shape"] = args.tiny_shape
     values["data_sha256"] = data_sha
     values["prompt_format"] = PROMPT_FORMAT_VERSION
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
@@ -339,6 +344,16 @@ class NothingToTrain(Exception):
     when a run was killed after its last checkpoint but before the final save."""
 
 
+def gpu_memory() -> dict:
+    """Peak CUDA memory of this process so far (bytes), as ``gpu_peak_memory_bytes``; {} on CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"gpu_peak_memory_bytes": int(torch.cuda.max_memory_allocated()),
+            "gpu_peak_reserved_bytes": int(torch.cuda.max_memory_reserved())}
+
+
 def make_progress_callback(resumed_from: str | None = None):
     from transformers import TrainerCallback
 
@@ -381,8 +396,11 @@ def make_progress_callback(resumed_from: str | None = None):
                 "learning_rate": logs.get("learning_rate"),
                 "grad_norm": logs.get("grad_norm"),
                 "tokens_per_second": round(tokens / elapsed, 1),
+                "tokens_seen": tokens,
+                "elapsed_seconds": round(elapsed, 3),
                 "eta_seconds": round(eta, 1) if eta is not None else None,
                 "epoch": round(state.epoch or 0.0, 4),
+                **gpu_memory(),
             })
 
         def on_save(self, args, state, control, **kw):
@@ -548,16 +566,18 @@ def run(args) -> dict:
 
     # ---- tokenizer + model
     if args.tiny:
-        from .tiny import build_model, train_tokenizer
+        from .tiny import SHAPES, build_model, train_tokenizer
 
         if resume:
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(resume)  # same vocabulary as the weights
         else:
-            tokenizer = train_tokenizer(training_texts(examples, layout), args.tiny_vocab_size)
-        model = build_model(tokenizer, args.max_length, args.seed)
-        init_info = {"kind": "tiny", "vocab_size": len(tokenizer)}
+            vocab = args.tiny_vocab_size if args.tiny_shape == "tiny" else SHAPES[args.tiny_shape]["vocab_size"]
+            tokenizer = train_tokenizer(training_texts(examples, layout), vocab)
+        model = build_model(tokenizer, args.max_length, args.seed, args.tiny_shape,
+                            device=precision["device"], dtype=precision["load_dtype"])
+        init_info = {"kind": "tiny", "shape": args.tiny_shape, "vocab_size": len(tokenizer)}
     else:
         tokenizer, model = load_pretrained(args.init, precision["load_dtype"])
         init_info = {"kind": "gguf" if is_gguf(args.init) else "pretrained", "name": args.init}
@@ -717,7 +737,8 @@ def run(args) -> dict:
             "planned_steps": trainer.state.max_steps,
         })
         _write_json(meta_path, meta)
-    done = {"event": "done", "output": out, "train_loss": train_loss, "global_step": trainer.state.global_step}
+    done = {"event": "done", "output": out, "train_loss": train_loss, "global_step": trainer.state.global_step,
+            **gpu_memory()}
     if budget and budget.stopped:
         done["stopped_by_time_budget"] = True
         done["planned_steps"] = trainer.state.max_steps
