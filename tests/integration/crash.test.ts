@@ -3,53 +3,23 @@
  * started and followed with the CLI, the Temporal dev server keeps its SQLite file, and
  * Postgres is the embedded server. Workers are SIGKILLed; Temporal and Postgres restart.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openDb, type DbHandle } from '../../db/client';
-import { runMigrations } from '../../db/migrate';
-import { freePort } from '../../infra/ports';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../infra/postgres';
-import { startTemporalDevServer, type RunningDevServer } from '../../infra/temporal';
-import { spawnCli, type CliProcess } from '../helpers/cli';
+import { spawnCli } from '../helpers/cli';
 import { compareGoals, ok200, runFacts } from '../helpers/generation';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { scriptedRoles } from '../helpers/scripted-roles';
+import type { LlmServer } from '../helpers/llm-server';
+import {
+  cliWorkers,
+  startProcessServices,
+  startScriptedLlmServer,
+  type ProcessServices,
+} from '../helpers/services';
 import { createRng } from '../../simulator/rng';
 
 const KEY = 'sk-crash-test';
 let server: LlmServer;
-let temporal: RunningDevServer;
-let pg: RunningPostgres;
-let db: DbHandle;
-let temporalDir: string;
-let pgDir: string;
-let temporalPort: number;
-let pgPort: number;
-const workers = new Set<CliProcess>();
-
-async function startTemporal() {
-  temporal = await startTemporalDevServer({ dataDir: temporalDir, port: temporalPort, headless: true });
-}
-async function startPg() {
-  pg = await startEmbeddedPostgres({ dataDir: pgDir, port: pgPort });
-}
-
-const env = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  TEMPORAL_ADDRESS: temporal.address,
-  DATABASE_URL: pg.url,
-  OPENAI_API_KEY: KEY,
-  OPENAI_BASE_URL: server.url,
-});
-
-async function startWorker(): Promise<CliProcess> {
-  const w = spawnCli(['worker', '--concurrency', '8'], env());
-  workers.add(w);
-  void w.exited.then(() => workers.delete(w));
-  await w.waitFor(/worker serving/);
-  return w;
-}
+let services: ProcessServices;
+const env = () => services.cliEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url });
+const workers = cliWorkers(env);
+const startWorker = () => workers.start(['--concurrency', '8']);
 
 async function cli(args: string[]): Promise<string> {
   const c = spawnCli(args, env());
@@ -59,20 +29,13 @@ async function cli(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  temporalDir = mkdtempSync(path.join(os.tmpdir(), 'dst-crash-temporal-'));
-  pgDir = mkdtempSync(path.join(os.tmpdir(), 'dst-crash-pg-'));
-  [temporalPort, pgPort] = [await freePort(), await freePort()];
-  server = await startLlmServer({ responder: scriptedRoles(), apiKey: KEY });
-  await Promise.all([startTemporal(), startPg()]);
-  db = openDb(pg.url);
-  await runMigrations(db.pool);
+  server = await startScriptedLlmServer(KEY);
+  services = await startProcessServices('dst-crash');
 }, 120_000);
 
 afterAll(async () => {
-  for (const w of workers) w.child.kill('SIGKILL');
-  await db?.close();
-  await temporal?.stop();
-  await pg?.stop();
+  workers.killAll();
+  await services?.stop();
   await server?.close();
 });
 
@@ -80,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitDone(runId: string, atLeast: number, timeoutMs = 240_000): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const done = (await runFacts(db.db, runId).catch(() => ({ done: -1 }))).done;
+    const done = (await runFacts(services.db.db, runId).catch(() => ({ done: -1 }))).done;
     if (done >= atLeast) return done;
     if (Date.now() > end) throw new Error(`run ${runId}: ${done} done, waited for ${atLeast}`);
     await sleep(250);
@@ -148,13 +111,13 @@ test('SIGKILL the worker 5 times during 200 dialogues: exactly 200 done, per goa
   }
   await waitDone(runId, 200);
   const status = await finalStatus(runId);
-  const facts = await runFacts(db.db, runId);
+  const facts = await runFacts(services.db.db, runId);
   expect(facts).toMatchObject({ goals: 200, done: 200, sessionsLeft: 0, status: { status: 'completed' } });
   expect(facts.dialogues).toBe(facts.accepted);
   // Per goal, against the server's log: the attempts it served are the ones recorded, and at
   // most one answered call per kill is missing from the goal's sums (the call in flight: the
   // session is saved after every call).
-  const repeated = await compareGoals(db.db, runId, server, plan.length);
+  const repeated = await compareGoals(services.db.db, runId, server, plan.length);
   const lost = [...repeated.values()].reduce((a, b) => a + b, 0);
   // Everything answered is a goal's call, but for the one pre-flight call of `generate`.
   expect(ok200(server) - facts.recordedCalls - lost).toBe(1);
@@ -194,23 +157,21 @@ test('restart the Temporal dev server (same SQLite file) and Postgres mid-run: t
     '12',
   ]);
   await waitDone(runId, 15);
-  await temporal.stop();
+  await services.stopTemporal();
   await sleep(1000);
-  await startTemporal();
+  await services.startTemporal();
   await waitDone(runId, 30);
-  await db.close();
-  await pg.stop();
+  await services.stopPostgres();
   await sleep(1000);
-  await startPg();
-  db = openDb(pg.url);
+  await services.startPostgres();
   await waitDone(runId, 60);
   const status = await finalStatus(runId);
-  const facts = await runFacts(db.db, runId);
+  const facts = await runFacts(services.db.db, runId);
   expect(facts).toMatchObject({ goals: 60, done: 60, sessionsLeft: 0, status: { status: 'completed' } });
   expect(facts.dialogues).toBe(facts.accepted);
   // A restart may time out heartbeats (a zombie and its retry overlap for a few calls), so only
   // a loose bound on repeated calls per goal; attempts and dialogues must still match exactly.
-  await compareGoals(db.db, runId, server, 20);
+  await compareGoals(services.db.db, runId, server, 20);
   expect(status).toContain(`run ${runId}: completed\n`);
   expect(status).toContain(`done 60/60: accepted ${facts.accepted},`);
   worker.child.kill('SIGTERM');

@@ -3,8 +3,6 @@
  * server (real HTTP), with the worker in this process.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createGenerationResources } from '../../activities/generate-resources';
 import {
   cancelGeneration,
   generationStatus,
@@ -14,50 +12,27 @@ import {
   startGeneration,
 } from '../../client/generation';
 import { sql } from 'drizzle-orm';
-import { createLlmClient } from '../../llm/config';
 import { ROLE } from '../../simulator/prompts';
-import { bundleWorkflows, createWorkers } from '../../worker';
 import { recordHistory } from '../helpers/histories';
 import { compareGoals, ok200, runFacts } from '../helpers/generation';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
+import type { LlmServer } from '../helpers/llm-server';
+import type { TestDatabase } from '../helpers/postgres';
 import { scriptedRoles } from '../helpers/scripted-roles';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestServices, type TestServices } from '../helpers/services';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let server: LlmServer;
-let workers: Worker[];
-let running: Promise<unknown>;
+let services: TestServices;
 
 const KEY = 'sk-gen-test';
 
 beforeAll(async () => {
-  [env, db, server] = await Promise.all([
-    startTestTemporal(),
-    startTestDatabase(),
-    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
-  ]);
-  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
-  workers = await createWorkers({
-    connection: env.nativeConnection,
-    deps: {
-      db: db.handle.db,
-      downloadDir: '/tmp',
-      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
-    },
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = Promise.all(workers.map((w) => w.run()));
+  services = await startTestServices({ apiKey: KEY, workers: true });
+  ({ env, db, server } = services);
 }, 120_000);
 
-afterAll(async () => {
-  workers?.forEach((w) => w.shutdown());
-  await running;
-  await env?.teardown();
-  await db?.stop();
-  await server?.close();
-});
+afterAll(() => services?.stop());
 
 const config = (goals: number, extra: object = {}) =>
   parseGenerationConfig({

@@ -4,63 +4,31 @@
  * run at once on the one model (one attempt each), and the worker is SIGKILLed mid-dialogue. A new
  * worker must continue the saved dialogues from their saved step, in the same attempt.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { openDb, type DbHandle } from '../../db/client';
-import { runMigrations } from '../../db/migrate';
-import { freePort } from '../../infra/ports';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../infra/postgres';
-import { startTemporalDevServer, type RunningDevServer } from '../../infra/temporal';
 import { LOCAL_MODEL, resolveLocalModel } from '../../llm/local-model';
-import { spawnCli, type CliProcess } from '../helpers/cli';
+import { spawnCli } from '../helpers/cli';
+import { cliWorkers, startProcessServices, type ProcessServices } from '../helpers/services';
 
-let temporal: RunningDevServer;
-let pg: RunningPostgres;
-let db: DbHandle;
-const workers = new Set<CliProcess>();
-
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: pg.url };
-  delete e.OPENAI_API_KEY;
-  return e;
-};
-
-async function startWorker(): Promise<CliProcess> {
-  const w = spawnCli(['worker', '--queues', 'llm,data', '--concurrency', '2'], env());
-  workers.add(w);
-  void w.exited.then(() => workers.delete(w));
-  await w.waitFor(/worker serving/);
-  return w;
-}
+let services: ProcessServices;
+// The local provider only: no OpenAI key from the caller's environment.
+const env = () => services.cliEnv({ OPENAI_API_KEY: undefined });
+const workers = cliWorkers(env);
+const startWorker = () => workers.start(['--queues', 'llm,data', '--concurrency', '2']);
 
 beforeAll(async () => {
   resolveLocalModel(LOCAL_MODEL.SMOLLM2_135M); // the set-up script must have assembled it
-  const [tPort, pPort] = [await freePort(), await freePort()];
-  [temporal, pg] = await Promise.all([
-    startTemporalDevServer({
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'dst-local-t-')),
-      port: tPort,
-      headless: true,
-    }),
-    startEmbeddedPostgres({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'dst-local-pg-')), port: pPort }),
-  ]);
-  db = openDb(pg.url);
-  await runMigrations(db.pool);
+  services = await startProcessServices('dst-local');
 }, 120_000);
 
 afterAll(async () => {
-  for (const w of workers) w.child.kill('SIGKILL');
-  await db?.close();
-  await temporal?.stop();
-  await pg?.stop();
+  workers.killAll();
+  await services?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function savedSteps(runId: string): Promise<Map<number, { attempt: number; steps: number }>> {
-  const r = await db.db.execute<{ goal_index: number; attempt: number; steps: number }>(
+  const r = await services.db.db.execute<{ goal_index: number; attempt: number; steps: number }>(
     sql`select goal_index, attempt, steps from generation_sessions where run_id = ${runId}`,
   );
   return new Map(r.rows.map((x) => [x.goal_index, { attempt: x.attempt, steps: x.steps }]));
@@ -116,7 +84,7 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
   const steps = await until(
     () => `a saved session; worker output:\n${worker.output().slice(-3000)}`,
     async () => {
-      const r = await db.db.execute<{ steps: number }>(
+      const r = await services.db.db.execute<{ steps: number }>(
         sql`select max(steps) as steps from generation_sessions where run_id = ${runId}`,
       );
       const n = Number(r.rows[0]?.steps ?? 0);
@@ -142,7 +110,7 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
     },
     600_000,
   );
-  const rows = await db.db.execute<{
+  const rows = await services.db.db.execute<{
     goal_index: number;
     attempt: number;
     steps: number;
@@ -157,7 +125,7 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
     expect(r.by_role.user?.calls).toBeGreaterThan(0);
     expect(r.by_role.user?.ms).toBeGreaterThan(0);
   }
-  const attempts = await db.db.execute<{ n: string }>(
+  const attempts = await services.db.db.execute<{ n: string }>(
     sql`select count(*) as n from generation_attempts where run_id = ${runId} and attempt > 1`,
   );
   expect(Number(attempts.rows[0]!.n)).toBe(0); // --max-attempts 1: nothing was retried as a new attempt

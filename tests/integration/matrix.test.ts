@@ -7,52 +7,22 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createGenerationResources } from '../../activities/generate-resources';
 import { PipelineConfigSchema } from '../../activities/pipeline-config';
 import { loadPipelineConfig, startPipeline } from '../../client/pipeline';
-import { createLlmClient } from '../../llm/config';
 import { multiwozDir } from '../../multiwoz/paths';
-import { bundleWorkflows, createWorkers } from '../../worker';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { tinyConfig } from '../helpers/pipeline-config';
-import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { scriptedRoles } from '../helpers/scripted-roles';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestServices, type TestServices } from '../helpers/services';
 
 let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let server: LlmServer;
-let workers: Worker[];
-let running: Promise<unknown>;
+let services: TestServices;
 const KEY = 'sk-matrix';
 
 beforeAll(async () => {
-  [env, db, server] = await Promise.all([
-    startTestTemporal(),
-    startTestDatabase(),
-    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
-  ]);
-  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
-  workers = await createWorkers({
-    connection: env.nativeConnection,
-    deps: {
-      db: db.handle.db,
-      downloadDir: os.tmpdir(),
-      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
-    },
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = Promise.all(workers.map((w) => w.run()));
+  services = await startTestServices({ apiKey: KEY, workers: true });
+  ({ env } = services);
 }, 120_000);
 
-afterAll(async () => {
-  workers?.forEach((w) => w.shutdown());
-  await running;
-  await env?.teardown();
-  await db?.stop();
-  await server?.close();
-});
+afterAll(() => services?.stop());
 
 test('paper-matrix-cpu: all three experiment kinds trained, evaluated and tabled', async () => {
   const example = loadPipelineConfig(path.join(__dirname, '../../examples/paper-matrix-cpu.json'));

@@ -10,46 +10,26 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { startPipeline } from '../../client/pipeline';
-import { spawnCli, type CliProcess } from '../helpers/cli';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { scriptedRoles } from '../helpers/scripted-roles';
-import { startTestTemporal } from '../helpers/temporal';
 import { tinyConfig } from '../helpers/pipeline-config';
+import type { TestDatabase } from '../helpers/postgres';
+import { cliWorkers, startTestServices, type TestServices } from '../helpers/services';
 
 const KEY = 'sk-pipeline-crash';
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let server: LlmServer;
-const workers = new Set<CliProcess>();
+let services: TestServices;
+const workers = cliWorkers(() => services.cliEnv());
 
 beforeAll(async () => {
-  [env, db, server] = await Promise.all([
-    startTestTemporal(),
-    startTestDatabase(),
-    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
-  ]);
+  services = await startTestServices({ apiKey: KEY });
+  ({ env, db } = services);
 }, 120_000);
 afterAll(async () => {
-  for (const w of workers) w.child.kill('SIGKILL');
-  await env?.teardown();
-  await db?.stop();
-  await server?.close();
+  workers.killAll();
+  await services?.stop();
 });
 
-async function startWorker(): Promise<CliProcess> {
-  const w = spawnCli(['worker', '--concurrency', '4'], {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    DATABASE_URL: db.url,
-    OPENAI_API_KEY: KEY,
-    OPENAI_BASE_URL: server.url,
-  });
-  workers.add(w);
-  void w.exited.then(() => workers.delete(w));
-  await w.waitFor(/worker serving/);
-  return w;
-}
+const startWorker = () => workers.start(['--concurrency', '4']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 300_000): Promise<void> {

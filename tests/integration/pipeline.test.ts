@@ -7,52 +7,24 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
-import { createGenerationResources } from '../../activities/generate-resources';
 import { startPipeline } from '../../client/pipeline';
-import { createLlmClient } from '../../llm/config';
-import { bundleWorkflows, createWorkers } from '../../worker';
 import { recordHistory } from '../helpers/histories';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { scriptedRoles } from '../helpers/scripted-roles';
-import { startTestTemporal } from '../helpers/temporal';
 import { tinyConfig } from '../helpers/pipeline-config';
+import type { TestDatabase } from '../helpers/postgres';
+import { startTestServices, type TestServices } from '../helpers/services';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let server: LlmServer;
-let workers: Worker[];
-let running: Promise<unknown>;
+let services: TestServices;
 const KEY = 'sk-pipeline';
 
 beforeAll(async () => {
-  [env, db, server] = await Promise.all([
-    startTestTemporal(),
-    startTestDatabase(),
-    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
-  ]);
-  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
-  workers = await createWorkers({
-    connection: env.nativeConnection,
-    deps: {
-      db: db.handle.db,
-      downloadDir: os.tmpdir(),
-      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
-    },
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = Promise.all(workers.map((w) => w.run()));
+  services = await startTestServices({ apiKey: KEY, workers: true });
+  ({ env, db } = services);
 }, 120_000);
 
-afterAll(async () => {
-  workers?.forEach((w) => w.shutdown());
-  await running;
-  await env?.teardown();
-  await db?.stop();
-  await server?.close();
-});
+afterAll(() => services?.stop());
 
 test('import → generate → assemble → baseline ∥ stage 1 → 2 → evaluate → report', async () => {
   const runId = 'pipe-test-full';

@@ -3,50 +3,22 @@
  * the loopback LLM server: dialogues in flight are counted, not batch sizes.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createGenerationResources } from '../../activities/generate-resources';
 import { generationStatus, parseGenerationConfig, startGeneration } from '../../client/generation';
-import { createLlmClient } from '../../llm/config';
-import { bundleWorkflows, createWorkers } from '../../worker';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { scriptedRoles } from '../helpers/scripted-roles';
-import { startTestTemporal } from '../helpers/temporal';
+import type { LlmServer } from '../helpers/llm-server';
+import { startTestServices, type TestServices } from '../helpers/services';
 
 let env: TestWorkflowEnvironment;
-let db: TestDatabase;
 let server: LlmServer;
-let workers: Worker[];
-let running: Promise<unknown>;
+let services: TestServices;
 
 const KEY = 'sk-progress-test';
 
 beforeAll(async () => {
-  [env, db, server] = await Promise.all([
-    startTestTemporal(),
-    startTestDatabase(),
-    startLlmServer({ responder: scriptedRoles(), apiKey: KEY }),
-  ]);
-  const llmEnv = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
-  workers = await createWorkers({
-    connection: env.nativeConnection,
-    deps: {
-      db: db.handle.db,
-      downloadDir: '/tmp',
-      generation: createGenerationResources({ createLlm: (c) => createLlmClient(c, llmEnv) }),
-    },
-    workflowBundle: await bundleWorkflows(),
-  });
-  running = Promise.all(workers.map((w) => w.run()));
+  services = await startTestServices({ apiKey: KEY, workers: true });
+  ({ env, server } = services);
 }, 120_000);
 
-afterAll(async () => {
-  workers?.forEach((w) => w.shutdown());
-  await running;
-  await env?.teardown();
-  await db?.stop();
-  await server?.close();
-});
+afterAll(() => services?.stop());
 
 test('in flight: the dialogues running (at most the concurrency), not the sizes of the running batches', async () => {
   server.delay(40, { times: 100_000 });
