@@ -7,10 +7,11 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { runLabelAudit, scoreAudit, type AuditedDialogue } from '../audit/label-audit';
 import type { Db } from '../db/client';
-import { dialogues, evaluations } from '../db/schema';
+import { saveEvaluation } from '../db/evaluations';
+import { dialogues } from '../db/schema';
 import type { Convention } from '../metrics/conventions';
 import type { ScoreReport } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
@@ -36,38 +37,18 @@ async function realDialogues(db: Db, input: AuditLabelsInput): Promise<Dialogue[
   return [...byId.values()].slice(0, input.limit);
 }
 
-async function store(
+function store(
   db: Db,
   input: AuditLabelsInput,
   convention: Convention,
   model: string,
   report: ScoreReport & Record<string, unknown>,
 ) {
-  const row = {
-    runId: input.runId,
-    model,
-    dataset: input.dataset,
-    split: input.split,
-    convention,
-    jga: report.jga,
-    slotAccuracy: report.slotAccuracy,
-    slotF1: report.slotF1,
-    turns: report.turns,
+  return saveEvaluation(
+    db,
+    { runId: input.runId, model, dataset: input.dataset, split: input.split, convention },
     report,
-  };
-  await db
-    .insert(evaluations)
-    .values(row)
-    .onConflictDoUpdate({
-      target: [
-        evaluations.runId,
-        evaluations.model,
-        evaluations.dataset,
-        evaluations.split,
-        evaluations.convention,
-      ],
-      set: { ...row, createdAt: sql`now()` },
-    });
+  );
 }
 
 export function createAuditActivities(deps: AuditActivityDeps) {

@@ -1,8 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { newestImport } from '../db/newest-import';
-import { evaluations } from '../db/schema';
+import { saveEvaluation } from '../db/evaluations';
 import { goldAsPredictions } from '../metrics/write-gold';
 import { readPredictions, score } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
@@ -31,32 +30,11 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
       const out: EvaluationSummary[] = [];
       for (const convention of input.conventions) {
         const report = score({ convention, gold, predictions });
-        const row = {
-          runId: input.runId,
-          model: input.model,
-          dataset: input.dataset,
-          split: input.split,
-          convention,
-          jga: report.jga,
-          slotAccuracy: report.slotAccuracy,
-          slotF1: report.slotF1,
-          turns: report.turns,
+        await saveEvaluation(
+          deps.db,
+          { runId: input.runId, model: input.model, dataset: input.dataset, split: input.split, convention },
           report,
-        };
-        // A retried activity (or a re-run of a pipeline) replaces its own scores, never duplicates them.
-        await deps.db
-          .insert(evaluations)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [
-              evaluations.runId,
-              evaluations.model,
-              evaluations.dataset,
-              evaluations.split,
-              evaluations.convention,
-            ],
-            set: { ...row, createdAt: sql`now()` },
-          });
+        );
         out.push({
           convention,
           jga: report.jga,
