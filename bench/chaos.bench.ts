@@ -17,6 +17,7 @@ import { runMigrations } from '../db/migrate';
 import { freePort } from '../infra/ports';
 import { startEmbeddedPostgres, type RunningPostgres } from '../infra/postgres';
 import { startTemporalDevServer, type RunningDevServer } from '../infra/temporal';
+import { textTable } from '../reporting/text-table';
 import { createRng } from '../simulator/rng';
 import { spawnCli, type CliProcess } from '../tests/helpers/cli';
 import { answeredPerGoal, goalsInDb, runFacts } from '../tests/helpers/generation';
@@ -170,10 +171,7 @@ async function main(): Promise<void> {
     ['disruption', 'at done', 'stall (s)', 'new worker start (s)'],
     ...stalls.map((d) => [d.kind, String(d.atDone), d.stall.toFixed(1), d.startSeconds?.toFixed(1) ?? '-']),
   ];
-  const w = rowsOut[0]!.map((_, i) => Math.max(...rowsOut.map((r) => r[i]!.length)));
-  console.log(
-    rowsOut.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n'),
-  );
+  console.log(textTable(rowsOut));
   console.log(
     [
       `goals ${facts.done}/${goals} done (accepted ${facts.accepted}), dialogues ${facts.dialogues}, sessions left ${facts.sessionsLeft}`,

@@ -24,6 +24,7 @@ import { runMigrations } from '../db/migrate';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { temporalCliPath } from '../infra/temporal-bin';
 import { createLlmClient } from '../llm/config';
+import { textTable } from '../reporting/text-table';
 import { sampleGoals } from '../simulator/goals';
 import { simulateLocally } from '../simulator/run-local';
 import { bundleWorkflows, createWorkers } from '../worker';
@@ -45,11 +46,6 @@ async function services() {
   const sessionDb = openDb(pg.url, 10, { asyncCommit: true });
   await runMigrations(db.pool);
   return { env, pg, db, sessionDb };
-}
-
-function table(rows: string[][]): string {
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n');
 }
 
 const ok = (s: LlmServer, since = 0) =>
@@ -158,7 +154,7 @@ async function overhead(goals: number): Promise<void> {
       (pipe.calls / pipe.s / (localCalls / localS)).toFixed(2),
     ],
   ];
-  console.log(table(rows));
+  console.log(textTable(rows));
   await server.close();
   await res.close();
 }
@@ -182,7 +178,7 @@ async function throughput(goals: number, rpm: number): Promise<void> {
   const answered = ok(server);
   const span = (answered[answered.length - 1]!.at - answered[0]!.at) / 60_000;
   console.log(
-    table([
+    textTable([
       ['limit rpm', 'goals', 'calls answered', 'minutes', 'calls/min', 'share of limit', '429 share'],
       [
         String(rpm),
@@ -229,7 +225,7 @@ async function scale(goals: number): Promise<void> {
   });
   clearInterval(timer);
   console.log(
-    table([
+    textTable([
       [
         'goals',
         'accepted',

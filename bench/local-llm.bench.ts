@@ -20,6 +20,7 @@ import { loadDataset } from '../multiwoz/loaders';
 import { loadOntology } from '../multiwoz/ontology';
 import { multiwozDir } from '../multiwoz/paths';
 import { loadVenueDb } from '../multiwoz/venues';
+import { textTable } from '../reporting/text-table';
 import { sampleGoals } from '../simulator/goals';
 import { estimateRevealStats } from '../simulator/reveal';
 import { formatRoleTable } from '../simulator/role-usage';
@@ -108,11 +109,8 @@ async function main() {
       await llm.close();
     }
   }
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(`model ${path.basename(modelPath)}, seed ${seed}, paraphrases 0`);
-  console.log(
-    rows.map((r) => r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')).join('\n'),
-  );
+  console.log(textTable(rows));
   console.log('\nper role:\n' + details.join('\n\n'));
 }
 

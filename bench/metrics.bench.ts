@@ -16,6 +16,7 @@ import { loadDataset } from '../multiwoz/loaders';
 import { multiwozDir } from '../multiwoz/paths';
 import { TRACKED_SLOTS } from '../multiwoz/slots';
 import type { Dialogue } from '../multiwoz/types';
+import { textTable } from '../reporting/text-table';
 
 function cpuMs<T>(fn: () => T): { ms: number; result: T } {
   const t0 = process.cpuUsage();
@@ -87,9 +88,7 @@ async function main(): Promise<void> {
     const r = best(repeat, () => score({ convention: c, gold, predictions: preds }));
     row(`dst-synth ${c}`, r.result.turns, r.result.jga, r.ms);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    console.log(r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  '));
+  console.log(textTable(rows));
   console.log(
     `\nload 2.1 test.json.zip (not in the scores above): ${load.ms.toFixed(0)} ms CPU (sync part); best of ${repeat} runs`,
   );

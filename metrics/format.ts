@@ -1,4 +1,5 @@
 import { TRACKED_DOMAINS } from '../multiwoz/types';
+import { textTable } from '../reporting/text-table';
 import type { ScoreReport } from './score';
 
 const pct = (x: number) => (100 * x).toFixed(2);
@@ -16,8 +17,5 @@ export function formatReports(reports: readonly ScoreReport[]): string {
   rows.push(['turns', ...reports.map((r) => String(r.turns))]);
   rows.push(['dialogues', ...reports.map((r) => String(r.dialogues))]);
   rows.push(['missing predictions', ...reports.map((r) => String(r.missingPredictions))]);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
-  return rows
-    .map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
-    .join('\n');
+  return textTable(rows);
 }

@@ -5,6 +5,7 @@
  */
 import { InvalidLlmOutputError } from '../llm/errors';
 import type { ChatResult, LlmClient, Usage } from '../llm/types';
+import { textTable } from '../reporting/text-table';
 
 export interface RoleUsage {
   calls: number;
@@ -96,8 +97,5 @@ export function formatRoleTable(totals: RoleUsageTotals): string {
     u.calls ? (u.ms / 1000 / u.calls).toFixed(2) : '-',
     u.ms ? ((1000 * u.completionTokens) / u.ms).toFixed(1) : '-',
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
+  return textTable([head, ...rows]);
 }
