@@ -23,6 +23,7 @@ import type { FineTuneInput, FineTuneResult, PredictInput } from './pipeline-typ
 export const TRAINER_FAILURE = {
   CONFIG: 'TrainerConfig',
   OOM: 'TrainerOutOfMemory',
+  DISK_FULL: 'TrainerDiskFull',
   CRASH: 'TrainerCrashed',
   STALLED: 'TrainerStalled',
 } as const;
@@ -38,6 +39,8 @@ function failureOf(run: TrainerRun, what: string): Error {
   if (run.code === 2) return ApplicationFailure.nonRetryable(`${what}: ${msg}`, TRAINER_FAILURE.CONFIG);
   if (run.code === 3)
     return ApplicationFailure.nonRetryable(`${what}: out of memory: ${msg}`, TRAINER_FAILURE.OOM);
+  // A retry would fill the same disk again: free space (or lower save-total-limit) first.
+  if (run.code === 4) return ApplicationFailure.nonRetryable(`${what}: ${msg}`, TRAINER_FAILURE.DISK_FULL);
   return ApplicationFailure.retryable(
     `${what} failed (${run.signal ?? run.code}): ${msg}`,
     TRAINER_FAILURE.CRASH,

@@ -76,3 +76,18 @@ test('a trainer that stops emitting: stopped, and the attempt fails retryable (T
   // Heartbeats carry the trainer's progress, and none came after the last event.
   expect(beats[beats.length - 1]).toEqual({ step: 1, total: 9, loss: 2.5, checkpoint: '/x/checkpoint-1' });
 }, 20_000);
+
+test('a full disk (trainer exit 4) fails the attempt non-retryable with the trainer message (TrainerDiskFull)', async () => {
+  const message = 'writing failed, most likely a full disk (0.0 GiB free under /x): unexpected pos';
+  process.env.DST_SYNTH_PYTHON = fakePython(
+    'full.sh',
+    `echo '{"event":"start","step":0,"total_steps":9}'\n` +
+      `echo '{"event":"error","kind":"disk","message":"${message}","rank":0}'\nexit 4`,
+  );
+  const { fineTune } = createTrainActivities({ db });
+  const err: unknown = await new MockActivityEnvironment()
+    .run(fineTune, { runId: 'r', name: 'stage1', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
+    .catch((e: unknown) => e);
+  expect(err).toMatchObject({ type: TRAINER_FAILURE.DISK_FULL, nonRetryable: true });
+  expect((err as Error).message).toContain(message);
+});

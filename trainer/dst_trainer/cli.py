@@ -117,13 +117,39 @@ def main(argv: list[str] | None = None, *, own_stdout: bool = True) -> int:
         return EXIT_INTERRUPTED
     except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
         kind, code = classify(e)
-        if kind in ("other", "oom"):
+        if kind in ("other", "oom", "disk"):
             traceback.print_exc(file=sys.stderr)
         message = str(e) or type(e).__name__
+        if kind == "disk":
+            message = f"writing failed, most likely a full disk ({_free_space(args_out(argv))}): {message}"
         if kind == "other":
             message = f"{type(e).__name__}: {message}"
         emit({"event": "error", "kind": kind, "message": message[:4000], "rank": rank()}, all_ranks=True)
         return code
+
+
+def args_out(argv: list[str] | None) -> str:
+    """The --out of the command line (where checkpoints are written), else the working folder."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, a in enumerate(argv):
+        if a == "--out" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--out="):
+            return a.split("=", 1)[1]
+    return "."
+
+
+def _free_space(path: str) -> str:
+    import shutil
+
+    probe = os.path.abspath(path)
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    try:
+        free = shutil.disk_usage(probe or ".").free
+    except OSError:
+        return f"free space under {path} unknown"
+    return f"{free / 2**30:.1f} GiB free under {probe}"
 
 
 def console_main() -> None:

@@ -166,11 +166,28 @@ def test_oom_and_other_failures_map_to_exit_codes(monkeypatch, capsys):
         (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"), "oom", 3),
         (MemoryError(), "oom", 3),
         (RuntimeError("something broke"), "other", 1),
+        (OSError(28, "No space left on device"), "disk", 4),
+        (_chained(RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 41725085888 vs 4172"),
+                  RuntimeError("basic_ios::clear: iostream error")), "disk", 4),
     ]:
         monkeypatch.setattr(train, "run", boom(exc))
         assert cli.main(argv, own_stdout=False) == code
         lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
         assert lines == [{"event": "error", "kind": kind, "message": lines[0]["message"], "rank": 0}]
+        if kind == "disk":
+            assert lines[0]["message"].startswith("writing failed, most likely a full disk (")
+            assert "GiB free under" in lines[0]["message"]
+
+
+def _chained(outer: BaseException, cause: BaseException) -> BaseException:
+    """``outer`` raised while handling ``cause`` (how torch.save reports a full disk)."""
+    try:
+        try:
+            raise cause
+        except BaseException:
+            raise outer
+    except BaseException as e:
+        return e
 
 
 def test_two_processes_under_torchrun(train_file, tmp_path):
