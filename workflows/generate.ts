@@ -86,6 +86,13 @@ export const cancelSignal = defineSignal<[]>('cancel');
 /** Parent → batch: dialogues of this batch in flight from now on. */
 export const concurrencySignal = defineSignal<[number]>('concurrency');
 
+/**
+ * Patch: a batch's concurrency is the run's split over the batches that will run beside it (a
+ * lone batch gets all of it, not half), at its start, on resume and when an execution's last
+ * batches finish before it continues as new.
+ */
+const BATCH_SHARE = 'batch-share';
+
 /** Goals planned per activity. */
 const PLAN_CHUNK = 5000;
 
@@ -123,8 +130,15 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
   >();
   let cancelling = false;
   let failure: unknown;
+  let started = 0;
+  const perExecution = config.childrenPerExecution ?? 40;
 
-  const perChild = () => Math.max(1, Math.ceil(state.concurrency / 2));
+  /** The run's concurrency split over `running` batches. */
+  const share = (running: number) => Math.max(1, Math.ceil(state.concurrency / Math.max(1, running)));
+  /** Before the `batch-share` patch: every batch got half, even one running alone. */
+  const perChild = () => share(2);
+  /** No batch left to start in this execution: the batches running now are all there will be. */
+  const noneToStart = () => state.next >= total || started >= perExecution;
   const signalChildren = async (fn: (id: string) => Promise<void>) => {
     await Promise.all([...children.keys()].map((id) => fn(id).catch(() => undefined)));
   };
@@ -147,9 +161,9 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
   setHandler(resumeSignal, (s: ResumeSignal) => {
     state.paused = false;
     if (s.concurrency) state.concurrency = s.concurrency;
-    void signalChildren((id) =>
-      getExternalWorkflowHandle(id).signal(resumeSignal, { concurrency: perChild() }),
-    );
+    // With more batches to start, two run at once; else the running ones share it all.
+    const concurrency = noneToStart() && patched(BATCH_SHARE) ? share(children.size) : perChild();
+    void signalChildren((id) => getExternalWorkflowHandle(id).signal(resumeSignal, { concurrency }));
   });
   setHandler(cancelSignal, () => {
     cancelling = true;
@@ -176,21 +190,19 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     for (let from = 0; from < total; from += PLAN_CHUNK)
       await data.planGoals({ runId, from, to: Math.min(total, from + PLAN_CHUNK) });
 
-  let started = 0;
   const maxChildren = () => Math.max(1, Math.min(2, Math.ceil(state.concurrency / config.batchSize) + 1));
-  while (
-    state.next < total &&
-    !cancelling &&
-    failure === undefined &&
-    started < (config.childrenPerExecution ?? 40)
-  ) {
+  while (state.next < total && !cancelling && failure === undefined && started < perExecution) {
     await condition(
       () => cancelling || failure !== undefined || (!state.paused && children.size < maxChildren()),
     );
     if (cancelling || failure !== undefined) break;
     const from = state.next;
     const to = Math.min(total, from + config.batchSize);
-    const batch: BatchInput = { runId, from, to, concurrency: perChild() };
+    // The last batch to start in this execution shares the concurrency with those still
+    // running only: alone (a run of one batch, or the others done), it gets it all.
+    const last = to >= total || started + 1 >= perExecution;
+    const concurrency = last && patched(BATCH_SHARE) ? share(children.size + 1) : perChild();
+    const batch: BatchInput = { runId, from, to, concurrency };
     const id = `${runId}-batch-${from}`;
     const handle = await startChild(generationBatchWorkflow, {
       workflowId: id,
@@ -214,10 +226,14 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
       .finally(() => {
         children.delete(id);
         // With no batch left to start, the batches still running take over the freed slots,
-        // so the run's tail keeps `concurrency` dialogues in flight.
-        if (state.next >= total && children.size > 0 && patched('rebalance-tail')) {
-          const share = Math.max(1, Math.ceil(state.concurrency / children.size));
-          void signalChildren((other) => getExternalWorkflowHandle(other).signal(concurrencySignal, share));
+        // so the run's tail (and an execution's, before it continues as new) keeps
+        // `concurrency` dialogues in flight.
+        if (
+          children.size > 0 &&
+          (state.next >= total ? patched('rebalance-tail') : started >= perExecution && patched(BATCH_SHARE))
+        ) {
+          const n = share(children.size);
+          void signalChildren((other) => getExternalWorkflowHandle(other).signal(concurrencySignal, n));
         }
       });
   }

@@ -2,7 +2,9 @@
  * Live progress as the console reads it, on a real Temporal dev server, a real Postgres and
  * the loopback LLM server: dialogues in flight are counted, not batch sizes.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { BatchInput } from '../../activities/generate-types';
 import { generationStatus, parseGenerationConfig, startGeneration } from '../../client/generation';
 import type { LlmServer } from '../helpers/llm-server';
 import { startTestServices, type TestServices } from '../helpers/services';
@@ -52,4 +54,33 @@ test('in flight: the dialogues running (at most the concurrency), not the sizes 
   expect(batches).toBe(2);
   expect(Math.max(...seen)).toBeLessThanOrEqual(2);
   await handle.result();
+}, 180_000);
+
+test('a lone batch runs the whole concurrency, not half of it', async () => {
+  server.reset();
+  server.delay(40, { times: 100_000 });
+  const runId = 'gen-progress-lone';
+  const config = parseGenerationConfig({
+    goals: 8,
+    seed: 5,
+    llm: { provider: 'openai', model: 'test-model' },
+    batchSize: 10,
+    concurrency: 4,
+    heartbeatTimeoutSeconds: 10,
+    paraphrases: 0,
+  });
+  const handle = await startGeneration(env.client, runId, config);
+  let most = 0;
+  for (let i = 0; i < 200 && most < 4; i++) {
+    const s = await generationStatus(env.client, runId).catch(() => undefined);
+    if (s && !s.progress) break;
+    most = Math.max(most, s?.progress?.inFlight ?? 0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await handle.result();
+  // One batch of 8 goals: it starts with the run's 4, not 2 (and more than 2 ran at once).
+  const history = await env.client.workflow.getHandle(`${runId}-batch-0`).fetchHistory();
+  const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  expect(defaultPayloadConverter.fromPayload<BatchInput>(input).concurrency).toBe(4);
+  expect(most).toBeGreaterThan(2);
 }, 180_000);
