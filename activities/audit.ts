@@ -7,11 +7,10 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq } from 'drizzle-orm';
 import { runLabelAudit, scoreAudit, type AuditedDialogue } from '../audit/label-audit';
 import type { Db } from '../db/client';
+import { newestImport } from '../db/newest-import';
 import { saveEvaluation } from '../db/evaluations';
-import { dialogues } from '../db/schema';
 import type { Convention } from '../metrics/conventions';
 import type { ScoreReport } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
@@ -26,15 +25,8 @@ export interface AuditActivityDeps {
 }
 
 async function realDialogues(db: Db, input: AuditLabelsInput): Promise<Dialogue[]> {
-  const rows = await db
-    .select({ content: dialogues.content })
-    .from(dialogues)
-    .where(and(eq(dialogues.dataset, input.dataset), eq(dialogues.split, input.split)))
-    .orderBy(asc(dialogues.dialogueId));
   // Several imported versions of one split may coexist; the newest import wins per id.
-  const byId = new Map<string, Dialogue>();
-  for (const r of rows) byId.set(r.content.id, r.content);
-  return [...byId.values()].slice(0, input.limit);
+  return (await newestImport(db, input.dataset, input.split)).slice(0, input.limit);
 }
 
 function store(

@@ -59,16 +59,21 @@ const SYSTEM_MESSAGE = [
   '- Use ONLY the facts given: candidates, match count, booking reference, answers.',
   '- Never invent venue names, train IDs, times, prices or references.',
   '- Pick exactly one action from "allowed".',
-  '- request: ask for ONE of "missingSlots" in plain words; set "slot" to it.',
+  '- request: ask the visitor what they want for ONE of "missingSlots" (e.g. "Which area would you like?"); set "slot" to it.',
   '- inform / recommend: name a candidate exactly as written; set "entity" to that name (train ID for trains).',
   '- no_match: say nothing matches and suggest changing one preference.',
   '- book: confirm the booking of a candidate (set "entity") and give "bookingReference" exactly.',
   '- answer: give the values in "answers".',
+  '- You speak for the agent only: never write what the visitor says or wants as your own words.',
   '- One or two friendly sentences.',
 ].join('\n');
 
+// "Visitor"/"Agent", not USER/SYSTEM: with those labels the 1.5B default model wrote the
+// visitor's part ("I need to book a 3-night stay at the acorn guest house.").
+const SPEAKER = { USER: 'Visitor', SYSTEM: 'Agent' } as const;
+
 function transcript(history: HistoryLine[]): string {
-  return history.map((l) => `${l.speaker}: ${l.text}`).join('\n');
+  return history.map((l) => `${SPEAKER[l.speaker]}: ${l.text}`).join('\n');
 }
 
 /** The facts object, with empty optional parts left out to keep the prompt short. */
@@ -100,7 +105,7 @@ export function systemPrompt(input: SystemPromptInput): ChatMessage[] {
     '```json',
     JSON.stringify(facts(input)),
     '```',
-    'Write the next SYSTEM turn as JSON: {"action", "entity", "slot", "utterance"}.',
+    'Write the Agent\'s next turn as JSON: {"action", "entity", "slot", "utterance"}.',
   ];
   return [
     { role: 'system', content: SYSTEM_MESSAGE },

@@ -2,7 +2,8 @@
  * The user agent's prompt (DESIGN.md §3.3): a first-time visitor who says only the facts the
  * reveal plan gives it for this turn. The answer is free text (no JSON).
  *
- * Machine-readable anchor: the last message ends with a block that both an LLM and
+ * The dialogue so far is a transcript (`Agent: …` / `You: …`) in the last message, and that message
+ * ends with the instruction block. Machine-readable anchor: the block, which both an LLM and
  * `tests/helpers/scripted-roles.ts` read:
  *
  * ```
@@ -14,7 +15,7 @@
  * - area: north
  * - star rating: 4
  * Ask about: phone number, postcode
- * Reply with your message only.
+ * Reply with the visitor's next message only, as the visitor would say it.
  * ```
  *
  * `Domain:`, `Facts:` and `Ask about:` appear only when they have content. A fact line is
@@ -93,6 +94,13 @@ export function factLabel(slot: string, domain: string | undefined): string {
   return d === slot || d === domain ? words : `${d} ${words}`;
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+function joinWords(words: string[]): string {
+  return words.length <= 1
+    ? (words[0] ?? '')
+    : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
 // One short task per intent. The model already knows the rules; this says what the turn is for.
 const TASKS: Record<UserIntent, (input: UserPromptInput) => string> = {
   [USER_INTENT.GREET]: () =>
@@ -103,7 +111,13 @@ const TASKS: Record<UserIntent, (input: UserPromptInput) => string> = {
     return `Say your earlier ${what} doesn't matter that much after all, and give the new value below.`;
   },
   [USER_INTENT.RECOMMEND]: () => 'Ask the agent to recommend a place.',
-  [USER_INTENT.REQUEST]: () => 'Ask the agent for the details listed under "Ask about".',
+  // The details are named in the task itself: "the details listed under …" was copied verbatim
+  // into the user's turn by the 1.5B default model.
+  [USER_INTENT.REQUEST]: ({ requests, domain }) => {
+    const asks = (requests ?? []).map(slotDescription);
+    const what = asks.length > 0 ? `the ${joinWords(asks)}` : 'more details';
+    return `Ask the agent for ${what} of the ${domain ?? 'place'} you discussed, in your own words.`;
+  },
   [USER_INTENT.BOOK]: () => 'Ask the agent to book it with the details below.',
   [USER_INTENT.CLOSE_DOMAIN]: ({ domain }) =>
     `Thank the agent and say you have what you need for the ${domain ?? 'moment'}.`,
@@ -118,6 +132,8 @@ const USES_FACTS: ReadonlySet<UserIntent> = new Set([
 ]);
 
 function task(input: UserPromptInput, hasFacts: boolean): string {
+  // "…with the details below" and no details made the model ask the agent for them.
+  if (input.intent === USER_INTENT.BOOK && !hasFacts) return 'Ask the agent to go ahead and book it for you.';
   const base = TASKS[input.intent](input);
   return hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
 }
@@ -140,7 +156,7 @@ function instruction(input: UserPromptInput): string {
   if (lines.length > 0) out.push('Facts:', ...lines.map(([label, value]) => `- ${label}: ${value}`));
   const asks = input.intent === USER_INTENT.REQUEST ? (input.requests ?? []) : [];
   if (asks.length > 0) out.push(`Ask about: ${asks.map(slotDescription).join(', ')}`);
-  out.push('Reply with your message only.');
+  out.push("Reply with the visitor's next message only, as the visitor would say it.");
   return out.join('\n');
 }
 
@@ -160,38 +176,26 @@ function systemMessage(persona: string): string {
   ].join('\n');
 }
 
-/**
- * History seen from the user agent: the agent's lines are `user` messages, its own lines
- * `assistant`. Consecutive lines of one speaker are merged and a first own line gets a cue before
- * it, because strict chat templates (Gemma's, among others) demand user/assistant alternation
- * starting with user.
- */
-function historyMessages(history: HistoryLine[]): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  for (const line of history) {
-    const role = line.speaker === 'USER' ? 'assistant' : 'user';
-    const last = out[out.length - 1];
-    if (last?.role === role) last.content = `${last.content}\n${line.text}`;
-    else out.push({ role, content: line.text });
-  }
-  if (out[0]?.role === 'assistant')
-    out.unshift({ role: 'user', content: '(You walk up to the TownInfo desk.)' });
-  return out;
+// Who said what, from the visitor's side. The dialogue goes in as a transcript inside one message,
+// not as chat turns: with its own earlier lines as `assistant` turns, the 1.5B default model took
+// the assistant's part ("Sure, I can help with that. Could you please provide the following
+// details?"). The transcript only grows, so a local model reuses its cached prefix.
+const SPEAKER = { USER: 'You', SYSTEM: 'Agent' } as const;
+
+function transcript(history: HistoryLine[]): string {
+  if (history.length === 0) return '(You walk up to the TownInfo desk. Nobody has spoken yet.)';
+  return history.map((l) => `${SPEAKER[l.speaker]}: ${l.text}`).join('\n');
 }
 
 /**
- * Messages for the user agent's next utterance: system message (persona and rules), the dialogue
- * so far as alternating messages, and the final instruction block (see the file comment). When the
- * history ends with an agent line the instruction is appended to it, keeping the alternation.
+ * Messages for the user agent's next utterance: system message (persona and rules), then one
+ * message with the dialogue so far as a transcript and the final instruction block (see the file
+ * comment).
  */
 export function userPrompt(input: UserPromptInput): ChatMessage[] {
-  const messages: ChatMessage[] = [
+  const body = ['Conversation so far:', transcript(input.history), '', instruction(input)];
+  return [
     { role: 'system', content: systemMessage(input.persona) },
-    ...historyMessages(input.history),
+    { role: 'user', content: body.join('\n') },
   ];
-  const note = instruction(input);
-  const last = messages[messages.length - 1];
-  if (last?.role === 'user') last.content = `${last.content}\n\n${note}`;
-  else messages.push({ role: 'user', content: note });
-  return messages;
 }

@@ -112,16 +112,18 @@ describe('user prompt', () => {
     expect(messages.at(-1)?.content).toMatchSnapshot();
   });
 
-  test('alternates user/assistant after the system message and ends with user', () => {
-    const history: HistoryLine[] = [
-      ...HISTORY,
-      { speaker: 'USER', text: 'I need a place to stay.' },
-      { speaker: 'SYSTEM', text: 'Sure.' },
-      { speaker: 'SYSTEM', text: 'Which area?' },
-    ];
-    const roles = userPrompt(userInput({ history })).map((m) => m.role);
-    expect(roles).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
-    expect(userPrompt(userInput({ history: [] })).map((m) => m.role)).toEqual(['system', 'user']);
+  test('the dialogue is a transcript from the visitor\'s side in one message, and it only grows', () => {
+    const history: HistoryLine[] = [...HISTORY, { speaker: 'USER', text: 'I need a place to stay.' }];
+    const messages = userPrompt(userInput({ history }));
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
+    const body = messages[1]?.content ?? '';
+    expect(body).toContain('\nYou: I need a place to stay.');
+    expect(body).toMatch(/\nAgent: Hello, welcome/);
+    expect(body).not.toMatch(/^(USER|SYSTEM):/m);
+    // The next call's prompt starts with this one's transcript: a local model reuses its cache.
+    const next = userPrompt(userInput({ history: [...history, { speaker: 'SYSTEM', text: 'Which area?' }] }));
+    const transcript = body.slice(0, body.indexOf('\n\n[Your next message]'));
+    expect(next[1]?.content.startsWith(transcript)).toBe(true);
   });
 
   test('never shows slot names, writes dontcare as words, prefixes other domains', () => {
