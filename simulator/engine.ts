@@ -192,6 +192,24 @@ export function saidEarly(planned: Record<string, string>, utterance: string | u
     .map(([slot]) => slot);
 }
 
+// Domains whose offered venue the user can name (trains are named by id, taxis not at all).
+const NAMED_DOMAINS: ReadonlySet<string> = new Set(['hotel', 'restaurant', 'attraction']);
+
+/**
+ * `<domain>-name` of the venues the agent offered so far (up to domain `upTo`), for domains
+ * whose goal names none: a user who says the offered name has accepted it, and MultiWOZ
+ * annotators label it ("I'd like Japanese food at Wagamama" → restaurant-name=wagamama).
+ */
+export function offeredNames(s: Session, upTo: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  s.goal.domains.slice(0, upTo + 1).forEach((g, i) => {
+    const entity = s.domains[i]?.entity;
+    const slot = `${g.domain}-name`;
+    if (entity && NAMED_DOMAINS.has(g.domain) && g.constraints[slot] === undefined) out[slot] = entity;
+  });
+  return out;
+}
+
 const labelStep: StepFn = async (s, deps, _opts) => {
   const move = s.pending!;
   const previous = currentState(s);
@@ -200,7 +218,7 @@ const labelStep: StepFn = async (s, deps, _opts) => {
   // Before goalValues: from the change turn on, the goal holds the changed value.
   const p = s.domains[move.domainIndex]!;
   if (move.change) p.changed = true;
-  const planned = goalValues(s, move.domainIndex);
+  const planned = { ...offeredNames(s, move.domainIndex), ...goalValues(s, move.domainIndex) };
   const revealed = new Set([
     ...s.revealed,
     ...Object.keys(move.reveal),
@@ -222,7 +240,11 @@ const labelStep: StepFn = async (s, deps, _opts) => {
   });
   addUsage(s, checked.call);
   s.failures.push(...checked.failures);
-  p.carry = checked.missing.filter((slot) => slot.startsWith(`${p.domain}-`));
+  // Only goal slots are re-planned: an offered name the labeller missed is not the user's to repeat.
+  const g = s.goal.domains[move.domainIndex]!;
+  p.carry = checked.missing.filter(
+    (slot) => slot.startsWith(`${p.domain}-`) && (g.constraints[slot] ?? g.book[slot]) !== undefined,
+  );
   p.userTurns++;
   if (move.position !== undefined) p.position = move.position + 1;
   s.revealed = [...revealed].filter((slot) => slot in checked.state);

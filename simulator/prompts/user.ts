@@ -113,10 +113,10 @@ const TASKS: Record<UserIntent, (input: UserPromptInput) => string> = {
   [USER_INTENT.RECOMMEND]: () => 'Ask the agent to recommend a place.',
   // The details are named in the task itself: "the details listed under …" was copied verbatim
   // into the user's turn by the 1.5B default model.
-  [USER_INTENT.REQUEST]: ({ requests, domain }) => {
+  // ("…of the train you discussed" was copied too.)
+  [USER_INTENT.REQUEST]: ({ requests }) => {
     const asks = (requests ?? []).map(slotDescription);
-    const what = asks.length > 0 ? `the ${joinWords(asks)}` : 'more details';
-    return `Ask the agent for ${what} of the ${domain ?? 'place'} you discussed, in your own words.`;
+    return `Ask the agent for ${asks.length > 0 ? `the ${joinWords(asks)}` : 'more details'}.`;
   },
   [USER_INTENT.BOOK]: () => 'Ask the agent to book it with the details below.',
   [USER_INTENT.CLOSE_DOMAIN]: ({ domain }) =>
