@@ -51,6 +51,21 @@ export const emptyTotals = (): GenerationTotals => ({
   costUsd: 0,
 });
 
+/** Adds `r` into `t`. */
+export function addTotals(t: GenerationTotals, r: GenerationTotals): void {
+  t.done += r.done;
+  t.accepted += r.accepted;
+  t.rejected += r.rejected;
+  for (const [k, v] of Object.entries(r.reasons)) {
+    const key = k as keyof GenerationTotals['reasons'];
+    t.reasons[key] = (t.reasons[key] ?? 0) + (v ?? 0);
+  }
+  t.calls += r.calls;
+  t.promptTokens += r.promptTokens;
+  t.completionTokens += r.completionTokens;
+  t.costUsd += r.costUsd;
+}
+
 export interface BatchInput {
   runId: string;
   from: number;
@@ -123,6 +138,8 @@ export interface GenerationProgress extends GenerationTotals {
 export interface BatchProgress {
   /** Dialogues (activities) of this batch started and not yet finished. */
   inFlight: number;
+  /** Its finished dialogues so far (the parent adds them only when the batch ends). Absent from older workers. */
+  totals?: GenerationTotals;
 }
 
 export interface ResumeSignal {

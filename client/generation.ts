@@ -7,6 +7,7 @@ import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { GenerationConfigSchema } from '../activities/generate-config';
 import {
+  addTotals,
   emptyTotals,
   type GenerationConfig,
   type GenerationConfigInput,
@@ -125,7 +126,11 @@ export async function generationStatus(client: Client, runId: string): Promise<R
   const desc = await handle.describe();
   if (desc.status.name === 'RUNNING') {
     const parent = await handle.query(generationProgressQuery);
-    const progress = { ...parent, inFlight: await dialoguesInFlight(client, parent.batches) };
+    const live = await runningBatches(client, parent.batches);
+    // The parent counts a batch's dialogues when the batch ends: add the running ones' so far.
+    const counted = { ...emptyTotals(), ...parent, reasons: { ...parent.reasons } };
+    addTotals(counted, live.totals);
+    const progress = { ...parent, ...counted, inFlight: live.inFlight };
     return { runId, status: progress.status, progress, totals: progress, total: progress.total };
   }
   const status = desc.status.name.toLowerCase();
@@ -157,16 +162,28 @@ export async function generationStatus(client: Client, runId: string): Promise<R
   };
 }
 
-/** Dialogues in flight across batches; a batch that just closed counts none. */
-async function dialoguesInFlight(client: Client, batches: readonly string[]): Promise<number> {
-  const counts = await Promise.all(
+/**
+ * Dialogues in flight and finished so far across the parent's running batches. A batch that
+ * closed after the parent's answer counts none in flight, and its totals once: the parent's
+ * answer did not have them yet.
+ */
+async function runningBatches(
+  client: Client,
+  batches: readonly string[],
+): Promise<{ inFlight: number; totals: GenerationTotals }> {
+  const answers = await Promise.all(
     batches.map((id) =>
       client.workflow
         .getHandle(id)
         .query(batchProgressQuery)
-        .then((p) => p.inFlight)
-        .catch(() => 0),
+        .catch(() => undefined),
     ),
   );
-  return counts.reduce((a, b) => a + b, 0);
+  const totals = emptyTotals();
+  let inFlight = 0;
+  for (const a of answers) {
+    inFlight += a?.inFlight ?? 0;
+    if (a?.totals) addTotals(totals, a.totals);
+  }
+  return { inFlight, totals };
 }

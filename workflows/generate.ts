@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { createGenerationActivities } from '../activities/generate';
 import {
+  addTotals,
   emptyTotals,
   type BatchInput,
   type BatchProgress,
@@ -95,20 +96,6 @@ const BATCH_SHARE = 'batch-share';
 
 /** Goals planned per activity. */
 const PLAN_CHUNK = 5000;
-
-function add(t: GenerationTotals, r: GenerationTotals): void {
-  t.done += r.done;
-  t.accepted += r.accepted;
-  t.rejected += r.rejected;
-  for (const [k, v] of Object.entries(r.reasons)) {
-    const key = k as keyof GenerationTotals['reasons'];
-    t.reasons[key] = (t.reasons[key] ?? 0) + (v ?? 0);
-  }
-  t.calls += r.calls;
-  t.promptTokens += r.promptTokens;
-  t.completionTokens += r.completionTokens;
-  t.costUsd += r.costUsd;
-}
 
 /** The parent of a generation run. Its workflow id is the run id. */
 export async function generationWorkflow(input: GenerationInput): Promise<GenerationTotals> {
@@ -215,7 +202,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     handle
       .result()
       .then((t) => {
-        add(state.totals, t);
+        addTotals(state.totals, t);
         show(state.paused ? 'paused' : 'running');
       })
       .catch((e: unknown) => {
@@ -285,7 +272,7 @@ export async function generationBatchWorkflow(
   });
   setHandler(cancelSignal, () => void (cancelled = true));
   setHandler(concurrencySignal, (n: number) => void (concurrency = n));
-  setHandler(batchProgressQuery, () => ({ inFlight }));
+  setHandler(batchProgressQuery, () => ({ inFlight, totals }));
 
   const pending = await data.pendingGoals({ runId: input.runId, from: input.from, to: input.to });
   const record = (r: DialogueResult) => {
@@ -300,7 +287,7 @@ export async function generationBatchWorkflow(
     t.promptTokens = r.promptTokens;
     t.completionTokens = r.completionTokens;
     t.costUsd = r.costUsd;
-    add(totals, t);
+    addTotals(totals, t);
   };
   for (const goalIndex of pending) {
     await condition(() => cancelled || failure !== undefined || (!paused && inFlight < concurrency));

@@ -84,3 +84,34 @@ test('a lone batch runs the whole concurrency, not half of it', async () => {
   expect(defaultPayloadConverter.fromPayload<BatchInput>(input).concurrency).toBe(4);
   expect(most).toBeGreaterThan(2);
 }, 180_000);
+
+test('goals done count while their batch still runs, not only when it ends', async () => {
+  server.reset();
+  server.delay(40, { times: 100_000 });
+  const runId = 'gen-progress-done';
+  const config = parseGenerationConfig({
+    goals: 6,
+    seed: 6,
+    llm: { provider: 'openai', model: 'test-model' },
+    batchSize: 10,
+    concurrency: 1,
+    heartbeatTimeoutSeconds: 10,
+    paraphrases: 0,
+  });
+  const handle = await startGeneration(env.client, runId, config);
+  const whileRunning: number[] = [];
+  for (let i = 0; i < 600; i++) {
+    const s = await generationStatus(env.client, runId).catch(() => undefined);
+    if (s && !s.progress) break;
+    const p = s?.progress;
+    // One batch of 6: while it is listed as running, the parent itself has counted nothing.
+    if (p && p.batches.length === 1) whileRunning.push(p.done);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const totals = await handle.result();
+  expect(totals.done).toBe(6);
+  expect(Math.max(...whileRunning)).toBeGreaterThan(0);
+  expect(Math.max(...whileRunning)).toBeLessThanOrEqual(6);
+  // Never more than at the end, and never going back.
+  expect(whileRunning).toEqual([...whileRunning].sort((a, b) => a - b));
+}, 180_000);
