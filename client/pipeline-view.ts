@@ -92,7 +92,7 @@ function generationLine(g: LiveProgress, callsInFlight: number, now: number): st
     `accepted ${g.accepted}`,
     `rejected ${g.rejected}${reasons ? ` (${reasons})` : ''}`,
     `${g.inFlight} in flight`,
-    `${formatCount(g.calls)} calls${callsInFlight ? ` (+${formatCount(callsInFlight)} in flight)` : ''}`,
+    `${formatCount(g.calls)} calls${callsInFlight ? ` (+${formatCount(callsInFlight)} by running dialogues)` : ''}`,
     `${formatCount(g.promptTokens + g.completionTokens)} tokens`,
     `${perMin.toFixed(1)} goals/min`,
     `ETA ${g.done >= g.total ? '0s' : formatDuration(eta)}`,

@@ -65,7 +65,7 @@ describe('progress lines', () => {
     );
     expect(head).toBe('[generate] p');
     expect(line).toBe(
-      '  generate  12/40 goals · accepted 9 · rejected 3 (domain_cap_exceeded 2, too_short 1) · 2 in flight · 350 calls (+17 in flight) · 120k tokens · 3.0 goals/min · ETA 9m',
+      '  generate  12/40 goals · accepted 9 · rejected 3 (domain_cap_exceeded 2, too_short 1) · 2 in flight · 350 calls (+17 by running dialogues) · 120k tokens · 3.0 goals/min · ETA 9m',
     );
   });
 
