@@ -51,7 +51,7 @@ function isUnmatchedName(deps: CheckDeps, slot: string, value: string): boolean 
 }
 
 /** Keys in `TRACKED_SLOTS` order (unknown slots last), so states print and compare stably. */
-function ordered<T>(state: Record<string, T>): Record<string, T> {
+export function ordered<T>(state: Record<string, T>): Record<string, T> {
   const rank = (s: string) => {
     const i = (TRACKED_SLOTS as readonly string[]).indexOf(s);
     return i < 0 ? TRACKED_SLOTS.length : i;

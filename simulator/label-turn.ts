@@ -17,7 +17,7 @@
 import { normaliseTradeValue } from '../metrics/normalise';
 import type { LlmClient, StructuredResult } from '../llm/types';
 import { canonicalSlot, TRACKED_SLOTS } from '../multiwoz/slots';
-import { checkLabel, type CheckDeps } from './checks';
+import { checkLabel, ordered, type CheckDeps } from './checks';
 import { isMentioned } from './mentions';
 import { LabelAnswer, labelDecodingSchema, labelPrompt, ROLE, slotDescription } from './prompts';
 import { REASON, type CheckFailure, type HistoryLine, type LabelPromptInput } from './types';
@@ -116,11 +116,51 @@ export function checkTurnLabel(input: {
     ? checked.failures
     : checked.failures.filter((f) => f.reason !== REASON.NOT_REVEALED);
   const spoken = keepMentioned(checked.state, input.previous, input.userText, input.systemText, input.turn);
+  const recovered = missedLabels(checkFailures, plan, input.userText, input.turn);
   const missing = [
-    ...checkFailures.filter((f) => f.reason === REASON.NOT_REVEALED).map((f) => f.slot!),
+    ...checkFailures
+      .filter((f) => f.reason === REASON.NOT_REVEALED && !(f.slot! in recovered.state))
+      .map((f) => f.slot!),
     ...spoken.failures.map((f) => f.slot!),
   ];
-  return { state: spoken.state, failures: [...checkFailures, ...spoken.failures], missing };
+  return {
+    state: ordered({ ...spoken.state, ...recovered.state }),
+    failures: [
+      ...checkFailures.filter((f) => !(f.reason === REASON.NOT_REVEALED && f.slot! in recovered.state)),
+      ...recovered.failures,
+      ...spoken.failures,
+    ],
+    missing,
+  };
+}
+
+/**
+ * Revealed slots the labeller left out although the user's utterance says their planned value:
+ * added with that value (`MISSED_LABEL`). Re-planning them instead made the user repeat the same
+ * words turn after turn until the domain's cap (measured: most `domain_cap_exceeded` rejections
+ * with the 1.5B default model). A value the user did not say is still re-planned.
+ */
+function missedLabels(
+  failures: readonly CheckFailure[],
+  plan: LabelPlan,
+  userText: string,
+  turn: number,
+): { state: Record<string, string>; failures: CheckFailure[] } {
+  const state: Record<string, string> = {};
+  const out: CheckFailure[] = [];
+  for (const f of failures) {
+    const value = f.slot === undefined ? undefined : plan.goalValues[f.slot];
+    if (f.reason !== REASON.NOT_REVEALED || value === undefined || !isMentioned(f.slot!, value, userText))
+      continue;
+    state[f.slot!] = value;
+    out.push({
+      reason: REASON.MISSED_LABEL,
+      turn,
+      slot: f.slot,
+      detail: `${f.slot}=${value}: said, not labelled`,
+    });
+  }
+  return { state, failures: out };
 }
 
 /** A plan-free stand-in: nothing to align with, every slot revealed, changes read from words. */

@@ -58,6 +58,11 @@ export const REASON = {
   NOT_MENTIONED: 'not_mentioned',
   /** A slot the user was to reveal is missing from the label (re-planned for the next turn). */
   NOT_REVEALED: 'not_revealed',
+  /**
+   * A slot the user was to reveal is missing from the label although the user's words carry its
+   * planned value (`isMentioned`): the labeller missed it (corrected: the planned value added).
+   */
+  MISSED_LABEL: 'missed_label',
   /** A domain did not finish within its turn cap (rejects). */
   DOMAIN_CAP: 'domain_cap_exceeded',
   /** The dialogue has 4 turns or fewer (rejects). */
