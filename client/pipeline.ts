@@ -8,6 +8,14 @@ import { pipelineWorkflow } from '../workflows/pipeline';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/task-queues';
 
 /** Reads and validates a config; `multiwoz:` sources become paths in the offline data folder. */
+/** The plan's line for the optional label audit; undefined without one. */
+export function auditPlanLine(config: PipelineConfig): string | undefined {
+  const a = config.audit;
+  if (!a) return undefined;
+  const data = `${a.dataset ?? config.data.test.dataset}/${a.split ?? config.data.test.split}`;
+  return `  and: audit the labeller on the first ${a.limit} ${data} dialogues, beside generation (label accuracy in the report)`;
+}
+
 export function loadPipelineConfig(file: string): PipelineConfig {
   let raw: unknown;
   try {

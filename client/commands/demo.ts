@@ -10,7 +10,7 @@ import { createLlmClient } from '../../llm/config';
 import { preflight } from '../../llm/errors';
 import { createWorkers } from '../../worker';
 import { parseOptions, ServiceOptions } from '../options';
-import { loadPipelineConfig, startPipeline } from '../pipeline';
+import { auditPlanLine, loadPipelineConfig, startPipeline } from '../pipeline';
 import { connectClient } from '../temporal';
 import { parseGenerationConfig } from '../generation';
 import { formatPlan } from './generate';
@@ -71,6 +71,8 @@ export function registerDemo(program: Command): void {
       console.log(
         `  then: train baseline and stage 1 → stage 2 (${config.training.tiny ? 'tiny CPU model' : config.training.init}), evaluate (${config.conventions.join(', ')}), report`,
       );
+      const audit = auditPlanLine(config);
+      if (audit) console.log(audit);
       const llm = createLlmClient(config.generation.llm);
       try {
         await preflight(llm); // a wrong key or model stops here, before anything starts

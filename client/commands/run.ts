@@ -10,7 +10,7 @@ import { preflight } from '../../llm/errors';
 import { followPipeline } from '../follow-pipeline';
 import { parseGenerationConfig } from '../generation';
 import { formatMatrix, matrixJson } from '../matrix-view';
-import { loadPipelineConfig, startPipeline } from '../pipeline';
+import { auditPlanLine, loadPipelineConfig, startPipeline } from '../pipeline';
 import { planMatrix } from '../../training/matrix';
 import { parseOptions } from '../options';
 import { connectClient, workflowUiUrl } from '../temporal';
@@ -57,6 +57,8 @@ export function registerRun(program: Command): void {
       console.log(
         `  then: train ${planMatrix(config).trainings.length} models of the experiment matrix (${config.training.tiny ? 'tiny CPU model' : config.training.init}; see --dry-run), evaluate (${config.conventions.join(', ')}), report`,
       );
+      const audit = auditPlanLine(config);
+      if (audit) console.log(audit);
       const llm = createLlmClient(config.generation.llm);
       try {
         await preflight(llm);
