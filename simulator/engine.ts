@@ -19,6 +19,7 @@ import {
   systemDecodingSchema,
   systemPrompt,
   userPrompt,
+  cleanUserUtterance,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
 import { meteredClient } from './role-usage';
@@ -134,7 +135,7 @@ const userStep: StepFn = async (s, deps, opts) => {
     }),
   });
   addUsage(s, r);
-  s.pending = { ...move, utterance: r.text.trim() };
+  s.pending = { ...move, utterance: cleanUserUtterance(r.text) };
   if (move.intent === USER_INTENT.GREET || move.intent === USER_INTENT.END) {
     s.turns.push({
       speaker: 'USER',

@@ -2,7 +2,14 @@
  * Prompts of the four LLM roles of the simulator, each built by a pure typed function
  * (DESIGN.md §3). Prompts are kept short: the small local model runs them too.
  */
-export { slotDescription, factLabel, userPrompt, USER_INSTRUCTION_HEADING, DONTCARE_WORDS } from './user';
+export {
+  cleanUserUtterance,
+  slotDescription,
+  factLabel,
+  userPrompt,
+  USER_INSTRUCTION_HEADING,
+  DONTCARE_WORDS,
+} from './user';
 export {
   systemPrompt,
   systemDecodingSchema,

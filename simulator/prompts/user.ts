@@ -176,6 +176,25 @@ function systemMessage(persona: string): string {
   ].join('\n');
 }
 
+const LABEL = /^\s*(?:you|visitor|user|agent|system)\s*:\s*/i;
+const NEXT_SPEAKER = /\n\s*(?:you|visitor|user|agent|system)\s*:/i;
+
+/**
+ * The user's turn as the model wrote it, without transcript furniture: a leading speaker label
+ * ("Agent: I'm looking for…", seen with the 1.5B default model), a further transcript line it
+ * went on to write, and wrapping quotes. Falls back to the trimmed text when nothing is left.
+ */
+export function cleanUserUtterance(text: string): string {
+  let t = text.trim().replace(LABEL, '');
+  const next = NEXT_SPEAKER.exec(t);
+  if (next) t = t.slice(0, next.index);
+  t = t
+    .trim()
+    .replace(/^"([^"]*)"$/, '$1')
+    .trim();
+  return t || text.trim();
+}
+
 // Who said what, from the visitor's side. The dialogue goes in as a transcript inside one message,
 // not as chat turns: with its own earlier lines as `assistant` turns, the 1.5B default model took
 // the assistant's part ("Sure, I can help with that. Could you please provide the following

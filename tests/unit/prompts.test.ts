@@ -1,5 +1,6 @@
 import { jsonSchemaOf, validateAnswer } from '../../llm/structured';
 import {
+  cleanUserUtterance,
   entityLabel,
   factLabel,
   keepsAllValues,
@@ -112,7 +113,7 @@ describe('user prompt', () => {
     expect(messages.at(-1)?.content).toMatchSnapshot();
   });
 
-  test('the dialogue is a transcript from the visitor\'s side in one message, and it only grows', () => {
+  test("the dialogue is a transcript from the visitor's side in one message, and it only grows", () => {
     const history: HistoryLine[] = [...HISTORY, { speaker: 'USER', text: 'I need a place to stay.' }];
     const messages = userPrompt(userInput({ history }));
     expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
@@ -322,5 +323,19 @@ describe('answer schemas', () => {
     expect(LabelAnswer.safeParse({ 'hotel-area': 'north' }).success).toBe(false);
     const schema = jsonSchemaOf(LabelAnswer) as { properties: { state: { additionalProperties: unknown } } };
     expect(schema.properties.state.additionalProperties).toEqual({ type: 'string', maxLength: 80 });
+  });
+});
+
+describe('cleanUserUtterance', () => {
+  test('drops a speaker label, a further transcript line and wrapping quotes', () => {
+    expect(cleanUserUtterance("Agent: I'm looking for a train to Ely.")).toBe(
+      "I'm looking for a train to Ely.",
+    );
+    expect(cleanUserUtterance('You: A cheap hotel, please.\nAgent: Sure, which area?')).toBe(
+      'A cheap hotel, please.',
+    );
+    expect(cleanUserUtterance('"Any area is fine."')).toBe('Any area is fine.');
+    expect(cleanUserUtterance('I need a taxi to the station.')).toBe('I need a taxi to the station.');
+    expect(cleanUserUtterance('Agent:')).toBe('Agent:');
   });
 });
