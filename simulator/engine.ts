@@ -63,6 +63,20 @@ export interface SessionInput {
 }
 
 /** A fresh attempt: reveal plan and persona drawn from the derived seed. */
+/** A domain's progress before its first user turn. */
+export function newDomainProgress(domain: Session['domains'][number]['domain']): Session['domains'][number] {
+  return {
+    domain,
+    userTurns: 0,
+    position: 0,
+    carry: [],
+    booked: false,
+    requested: false,
+    noMatchSeen: false,
+    changed: false,
+  };
+}
+
 export function startSession(input: SessionInput, stats: RevealStats): Session {
   const rng = createRng(deriveSeed(input.seed, `${input.goalIndex}/${input.attempt}`));
   const plan = sampleRevealPlan(input.goal, stats, rng);
@@ -77,16 +91,7 @@ export function startSession(input: SessionInput, stats: RevealStats): Session {
     rng: rng.state(),
     next: STEP.USER,
     domainIndex: 0,
-    domains: input.goal.domains.map((g) => ({
-      domain: g.domain,
-      userTurns: 0,
-      position: 0,
-      carry: [],
-      booked: false,
-      requested: false,
-      noMatchSeen: false,
-      changed: false,
-    })),
+    domains: input.goal.domains.map((g) => newDomainProgress(g.domain)),
     revealed: [],
     turns: [],
     failures: [],

@@ -5,7 +5,12 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BatchInput } from '../../activities/generate-types';
-import { generationStatus, parseGenerationConfig, startGeneration } from '../../client/generation';
+import {
+  generationStatus,
+  parseGenerationConfig,
+  startGeneration,
+  type LiveProgress,
+} from '../../client/generation';
 import type { LlmServer } from '../helpers/llm-server';
 import { startTestServices, type TestServices } from '../helpers/services';
 
@@ -22,33 +27,46 @@ beforeAll(async () => {
 
 afterAll(() => services?.stop());
 
-test('in flight: the dialogues running (at most the concurrency), not the sizes of the running batches', async () => {
+/** Starts a generation run of `goals` against the loopback LLM (40 ms a call). */
+async function startRun(
+  runId: string,
+  opts: { goals: number; seed: number; batchSize: number; concurrency: number },
+) {
+  server.reset();
   server.delay(40, { times: 100_000 });
-  const runId = 'gen-progress-inflight';
   const config = parseGenerationConfig({
-    goals: 20,
-    seed: 5,
+    ...opts,
     llm: { provider: 'openai', model: 'test-model' },
-    batchSize: 10,
-    concurrency: 2,
     heartbeatTimeoutSeconds: 10,
     paraphrases: 0,
   });
-  const handle = await startGeneration(env.client, runId, config);
-  const seen: number[] = [];
-  let batches = 0;
-  for (let i = 0; i < 200 && seen.length < 5; i++) {
-    // Until its first workflow task has run, the run answers no query yet.
+  return startGeneration(env.client, runId, config);
+}
+
+/**
+ * Reads the run's live progress every 100 ms, as the console does, until `visit` returns true,
+ * the run closes, or `polls` reads were made. Before its first workflow task the run answers no
+ * query yet: those reads are skipped.
+ */
+async function watch(runId: string, polls: number, visit: (p: LiveProgress) => boolean): Promise<void> {
+  for (let i = 0; i < polls; i++) {
     const s = await generationStatus(env.client, runId).catch(() => undefined);
-    if (s && !s.progress) break;
-    if (!s?.progress) {
-      await new Promise((r) => setTimeout(r, 100));
-      continue;
-    }
-    batches = Math.max(batches, s.progress.batches.length);
-    if (s.progress.inFlight > 0) seen.push(s.progress.inFlight);
+    if (s && !s.progress) return;
+    if (s?.progress && visit(s.progress)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+test('in flight: the dialogues running (at most the concurrency), not the sizes of the running batches', async () => {
+  const runId = 'gen-progress-inflight';
+  const handle = await startRun(runId, { goals: 20, seed: 5, batchSize: 10, concurrency: 2 });
+  const seen: number[] = [];
+  let batches = 0;
+  await watch(runId, 200, (p) => {
+    batches = Math.max(batches, p.batches.length);
+    if (p.inFlight > 0) seen.push(p.inFlight);
+    return seen.length >= 5;
+  });
   expect(seen.length).toBeGreaterThan(0);
   // Two batches of 10 run at once; before, `inFlight` said 20.
   expect(batches).toBe(2);
@@ -57,26 +75,13 @@ test('in flight: the dialogues running (at most the concurrency), not the sizes 
 }, 180_000);
 
 test('a lone batch runs the whole concurrency, not half of it', async () => {
-  server.reset();
-  server.delay(40, { times: 100_000 });
   const runId = 'gen-progress-lone';
-  const config = parseGenerationConfig({
-    goals: 8,
-    seed: 5,
-    llm: { provider: 'openai', model: 'test-model' },
-    batchSize: 10,
-    concurrency: 4,
-    heartbeatTimeoutSeconds: 10,
-    paraphrases: 0,
-  });
-  const handle = await startGeneration(env.client, runId, config);
+  const handle = await startRun(runId, { goals: 8, seed: 5, batchSize: 10, concurrency: 4 });
   let most = 0;
-  for (let i = 0; i < 200 && most < 4; i++) {
-    const s = await generationStatus(env.client, runId).catch(() => undefined);
-    if (s && !s.progress) break;
-    most = Math.max(most, s?.progress?.inFlight ?? 0);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await watch(runId, 200, (p) => {
+    most = Math.max(most, p.inFlight);
+    return most >= 4;
+  });
   await handle.result();
   // One batch of 8 goals: it starts with the run's 4, not 2 (and more than 2 ran at once).
   const history = await env.client.workflow.getHandle(`${runId}-batch-0`).fetchHistory();
@@ -86,28 +91,14 @@ test('a lone batch runs the whole concurrency, not half of it', async () => {
 }, 180_000);
 
 test('goals done count while their batch still runs, not only when it ends', async () => {
-  server.reset();
-  server.delay(40, { times: 100_000 });
   const runId = 'gen-progress-done';
-  const config = parseGenerationConfig({
-    goals: 6,
-    seed: 6,
-    llm: { provider: 'openai', model: 'test-model' },
-    batchSize: 10,
-    concurrency: 1,
-    heartbeatTimeoutSeconds: 10,
-    paraphrases: 0,
-  });
-  const handle = await startGeneration(env.client, runId, config);
+  const handle = await startRun(runId, { goals: 6, seed: 6, batchSize: 10, concurrency: 1 });
   const whileRunning: number[] = [];
-  for (let i = 0; i < 600; i++) {
-    const s = await generationStatus(env.client, runId).catch(() => undefined);
-    if (s && !s.progress) break;
-    const p = s?.progress;
+  await watch(runId, 600, (p) => {
     // One batch of 6: while it is listed as running, the parent itself has counted nothing.
-    if (p && p.batches.length === 1) whileRunning.push(p.done);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    if (p.batches.length === 1) whileRunning.push(p.done);
+    return false;
+  });
   const totals = await handle.result();
   expect(totals.done).toBe(6);
   expect(Math.max(...whileRunning)).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
  * without its reference (the reference is appended), and a user who ignored the agent's
  * question (the asked slot is revealed in the next user turn when the goal has a value).
  */
-import { withReference } from '../../simulator/engine';
+import { newDomainProgress, withReference } from '../../simulator/engine';
 import type { Session } from '../../simulator/session';
 import { planUserMove } from '../../simulator/user-policy';
 
@@ -38,18 +38,7 @@ function session(lastSystem: { action: string; slot?: string }, revealed: string
     rng: 1,
     next: 'user',
     domainIndex: 0,
-    domains: [
-      {
-        domain: 'hotel',
-        userTurns: 1,
-        position: 0,
-        carry: [],
-        booked: false,
-        requested: false,
-        noMatchSeen: false,
-        changed: false,
-      },
-    ],
+    domains: [{ ...newDomainProgress('hotel'), userTurns: 1 }],
     revealed: ['hotel-area', ...revealed],
     turns: [
       {
