@@ -9,6 +9,7 @@ import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import type { VenueDb } from '../multiwoz/venues';
 import { labelSlotsFor, labelTurn } from './label-turn';
+import { ECHO, echoNote, echoOf } from './echo';
 import { isMentioned } from './mentions';
 import type { Goal } from './goal-types';
 import {
@@ -24,9 +25,23 @@ import {
 import { sampleRevealPlan, type RevealStats } from './reveal';
 import { meteredClient } from './role-usage';
 import { createRng, deriveSeed, type Rng } from './rng';
-import { STEP, currentState, emptyUsage, type Session, type SessionUserTurn } from './session';
+import {
+  STEP,
+  currentState,
+  emptyUsage,
+  type PendingUserMove,
+  type Session,
+  type SessionUserTurn,
+} from './session';
 import { entityName, groundAnswer, history, planSystemTurn } from './system-policy';
-import { REASON, USER_INTENT, type CheckFailure, type DialogueOutcome, type Reason } from './types';
+import {
+  REASON,
+  USER_INTENT,
+  type CheckFailure,
+  type DialogueOutcome,
+  type Reason,
+  type UserPromptInput,
+} from './types';
 import { goalValues, planUserMove } from './user-policy';
 
 export interface SimulatorDeps {
@@ -62,7 +77,6 @@ export interface SessionInput {
   seed: number;
 }
 
-/** A fresh attempt: reveal plan and persona drawn from the derived seed. */
 /** A domain's progress before its first user turn. */
 export function newDomainProgress(domain: Session['domains'][number]['domain']): Session['domains'][number] {
   return {
@@ -77,6 +91,7 @@ export function newDomainProgress(domain: Session['domains'][number]['domain']):
   };
 }
 
+/** A fresh attempt: reveal plan and persona drawn from the derived seed. */
 export function startSession(input: SessionInput, stats: RevealStats): Session {
   const rng = createRng(deriveSeed(input.seed, `${input.goalIndex}/${input.attempt}`));
   const plan = sampleRevealPlan(input.goal, stats, rng);
@@ -121,31 +136,61 @@ function userTurnCount(s: Session): number {
 
 type StepFn = (s: Session, deps: SimulatorDeps, opts: SimulatorOptions, rng: Rng) => Promise<void>;
 
+function userInput(s: Session, move: PendingUserMove): UserPromptInput {
+  return {
+    persona: s.persona,
+    domain: s.goal.domains[move.domainIndex]?.domain,
+    intent: move.intent,
+    reveal: move.reveal,
+    change: move.change,
+    requests: move.requests,
+    history: history(s),
+  };
+}
+
+async function askUser(s: Session, deps: SimulatorDeps, opts: SimulatorOptions, input: UserPromptInput) {
+  const r = await deps.llm.chat({
+    role: ROLE.USER,
+    temperature: opts.temperature,
+    messages: userPrompt(input),
+  });
+  addUsage(s, r);
+  return cleanUserUtterance(r.text);
+}
+
 const userStep: StepFn = async (s, deps, opts) => {
   const planned = planUserMove(s);
   if ('reject' in planned) return finish(s, planned.reject, planned.detail);
   const move = planned.move;
-  const g = s.goal.domains[move.domainIndex];
-  const r = await deps.llm.chat({
-    role: ROLE.USER,
-    temperature: opts.temperature,
-    messages: userPrompt({
-      persona: s.persona,
-      domain: g?.domain,
-      intent: move.intent,
-      reveal: move.reveal,
-      change: move.change,
-      requests: move.requests,
-      history: history(s),
-    }),
+  const input = userInput(s, move);
+  const utterance = await askUser(s, deps, opts, input);
+  // A goodbye may well echo the agent's; any other turn that only repeats is asked for once more,
+  // as its own step so a crash between the two calls repeats neither.
+  const echo = move.intent === USER_INTENT.END ? undefined : echoOf(utterance, input.history);
+  s.pending = { ...move, utterance, ...(echo ? { echo } : {}) };
+  if (!echo) return afterUserUtterance(s, opts);
+  const detail = `repeated the ${echo === ECHO.AGENT ? "agent's last turn" : 'previous user turn'}: ${utterance}`;
+  s.failures.push({ reason: REASON.REPEATED_TURN, turn: userTurnCount(s), detail });
+  s.next = STEP.USER_RETRY;
+};
+
+const userRetryStep: StepFn = async (s, deps, opts) => {
+  const pending = s.pending!;
+  const input = userInput(s, pending);
+  pending.utterance = await askUser(s, deps, opts, {
+    ...input,
+    note: echoNote(pending.echo ?? ECHO.PREVIOUS),
   });
-  addUsage(s, r);
-  s.pending = { ...move, utterance: cleanUserUtterance(r.text) };
-  if (move.intent === USER_INTENT.GREET || move.intent === USER_INTENT.END) {
+  afterUserUtterance(s, opts);
+};
+
+function afterUserUtterance(s: Session, opts: SimulatorOptions): void {
+  const pending = s.pending!;
+  if (pending.intent === USER_INTENT.GREET || pending.intent === USER_INTENT.END) {
     s.turns.push({
       speaker: 'USER',
-      utterance: s.pending.utterance!,
-      intent: move.intent,
+      utterance: pending.utterance!,
+      intent: pending.intent,
       state: currentState(s),
     });
     s.pending = undefined;
@@ -153,7 +198,7 @@ const userStep: StepFn = async (s, deps, opts) => {
     return;
   }
   s.next = (opts.paraphrases ?? 3) > 0 ? STEP.PARAPHRASE : STEP.LABEL;
-};
+}
 
 const paraphraseStep: StepFn = async (s, deps, opts, rng) => {
   const pending = s.pending!;
@@ -342,6 +387,7 @@ function updateProgress(
 
 const STEPS: Record<Exclude<Session['next'], 'done'>, StepFn> = {
   user: userStep,
+  user_retry: userRetryStep,
   paraphrase: paraphraseStep,
   label: labelStep,
   system: systemStep,

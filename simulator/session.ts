@@ -3,6 +3,7 @@
  * Maps), so it can be heartbeated or stored after every LLM call and a retry continues from
  * the exact step it stopped at.
  */
+import type { Echo } from './echo';
 import type { TrackedDomain } from '../multiwoz/types';
 import type { Goal } from './goal-types';
 import type { RevealPlan } from './reveal';
@@ -11,6 +12,8 @@ import type { CheckFailure, SystemAction, UsageTotals, UserIntent } from './type
 /** The next LLM call of a session. */
 export const STEP = {
   USER: 'user',
+  /** The user turn once more, after an answer that only repeated (simulator/echo.ts). */
+  USER_RETRY: 'user_retry',
   PARAPHRASE: 'paraphrase',
   LABEL: 'label',
   SYSTEM: 'system',
@@ -66,6 +69,8 @@ export interface PendingUserMove {
   /** Reveal-plan position this move uses up, if any. */
   position?: number;
   utterance?: string;
+  /** Set when `utterance` only repeated a turn; the retry step asks again. */
+  echo?: Echo;
 }
 
 export interface Session {

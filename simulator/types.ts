@@ -63,6 +63,8 @@ export const REASON = {
    * planned value (`isMentioned`): the labeller missed it (corrected: the planned value added).
    */
   MISSED_LABEL: 'missed_label',
+  /** The user turn only repeated its previous turn or the agent's (corrected: asked once more). */
+  REPEATED_TURN: 'repeated_turn',
   /** A domain did not finish within its turn cap (rejects). */
   DOMAIN_CAP: 'domain_cap_exceeded',
   /** The dialogue has 4 turns or fewer (rejects). */
@@ -103,6 +105,8 @@ export interface UserPromptInput {
   /** For REQUEST: properties asked about (address, phone, …). */
   requests?: string[];
   history: HistoryLine[];
+  /** Added after the instruction when retrying a turn that only repeated (see echo.ts). */
+  note?: string;
 }
 
 /** Input of the system agent prompt: the facts it may use, from the database. */

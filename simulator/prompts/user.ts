@@ -157,6 +157,7 @@ function instruction(input: UserPromptInput): string {
   const asks = input.intent === USER_INTENT.REQUEST ? (input.requests ?? []) : [];
   if (asks.length > 0) out.push(`Ask about: ${asks.map(slotDescription).join(', ')}`);
   out.push("Reply with the visitor's next message only, as the visitor would say it.");
+  if (input.note) out.push(input.note);
   return out.join('\n');
 }
 

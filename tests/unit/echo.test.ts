@@ -1,0 +1,105 @@
+/**
+ * A user turn that only repeats (its own previous turn, or the agent's words) is asked for once
+ * more, as its own step, with the repeat named in the prompt; the correction is recorded.
+ */
+import type { ChatRequest, ChatResult, LlmClient } from '../../llm/types';
+import { ECHO, echoOf, wordSimilarity } from '../../simulator/echo';
+import { newDomainProgress, stepSession, type SimulatorDeps } from '../../simulator/engine';
+import { STEP, type Session } from '../../simulator/session';
+import { REASON, type HistoryLine } from '../../simulator/types';
+
+const history: HistoryLine[] = [
+  { speaker: 'USER', text: "I'm looking for a cheap hotel in the north." },
+  { speaker: 'SYSTEM', text: 'How many nights would you like to stay?' },
+];
+
+test('word similarity and what a turn repeats', () => {
+  expect(wordSimilarity('A cheap hotel.', 'a CHEAP hotel')).toBe(1);
+  expect(wordSimilarity('', 'anything')).toBe(0);
+  expect(echoOf('How many nights would you like to stay?', history)).toBe(ECHO.AGENT);
+  expect(echoOf("I'm looking for a cheap hotel in the north!", history)).toBe(ECHO.PREVIOUS);
+  expect(echoOf('Two nights, for six people.', history)).toBeUndefined();
+  expect(echoOf('Anything in the north.', [])).toBeUndefined();
+});
+
+function session(): Session {
+  return {
+    version: 1,
+    goalIndex: 0,
+    attempt: 1,
+    goal: {
+      origin: 'real',
+      domains: [
+        {
+          domain: 'hotel',
+          constraints: { 'hotel-area': 'north', 'hotel-pricerange': 'cheap' },
+          book: { 'hotel-bookstay': '2', 'hotel-bookpeople': '6' },
+          requests: [],
+        },
+      ],
+    },
+    plan: { greeting: false, domains: [{ domain: 'hotel', turns: [['hotel-bookstay'], []] }] },
+    persona: 'p',
+    rng: 1,
+    next: STEP.USER,
+    domainIndex: 0,
+    domains: [{ ...newDomainProgress('hotel'), userTurns: 1, position: 0 }],
+    revealed: ['hotel-area', 'hotel-pricerange'],
+    turns: [
+      {
+        speaker: 'USER',
+        utterance: history[0]!.text,
+        intent: 'inform',
+        state: { 'hotel-area': 'north', 'hotel-pricerange': 'cheap' },
+      },
+      { speaker: 'SYSTEM', utterance: history[1]!.text, action: 'request', slot: 'hotel-bookstay' },
+    ],
+    failures: [],
+    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+  } as unknown as Session;
+}
+
+function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[] } {
+  const prompts: string[] = [];
+  const chat = (req: ChatRequest): Promise<ChatResult> => {
+    prompts.push(req.messages.map((m) => m.content).join('\n'));
+    const text = answers.shift() ?? 'unexpected call';
+    return Promise.resolve({
+      text,
+      finishReason: 'stop',
+      usage: { promptTokens: 10, completionTokens: 5 },
+      costUsd: 0,
+    } as ChatResult);
+  };
+  const structured = () => Promise.reject(new Error('not in this test'));
+  return { llm: { model: 'fake', chat, structured }, prompts };
+}
+
+const deps = (llm: LlmClient) => ({ llm }) as unknown as SimulatorDeps;
+
+test('a turn that echoes the agent is asked again in its own step, the repeat named', async () => {
+  const { llm, prompts } = scriptedUser(['How many nights would you like to stay?', 'Two nights, please.']);
+  const first = await stepSession(session(), deps(llm), { paraphrases: 0 });
+  expect(first.next).toBe(STEP.USER_RETRY);
+  expect(first.pending?.echo).toBe(ECHO.AGENT);
+  expect(first.failures).toEqual([expect.objectContaining({ reason: REASON.REPEATED_TURN, turn: 1 })]);
+  expect(prompts).toHaveLength(1);
+
+  const second = await stepSession(first, deps(llm), { paraphrases: 0 });
+  expect(prompts).toHaveLength(2);
+  expect(prompts[1]).toContain("repeated the agent's words");
+  expect(prompts[0]).not.toContain('repeated');
+  expect(second.pending).toMatchObject({ utterance: 'Two nights, please.', intent: first.pending?.intent });
+  expect(second.pending?.reveal).toEqual(first.pending?.reveal);
+  expect(second.next).toBe(STEP.LABEL);
+  expect(second.usage.calls).toBe(2);
+});
+
+test('a new turn goes straight on, with one call', async () => {
+  const { llm, prompts } = scriptedUser(['Two nights, please.']);
+  const next = await stepSession(session(), deps(llm), { paraphrases: 0 });
+  expect(prompts).toHaveLength(1);
+  expect(next.next).toBe(STEP.LABEL);
+  expect(next.pending?.echo).toBeUndefined();
+  expect(next.failures).toEqual([]);
+});
