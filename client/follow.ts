@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { LiveOutput } from './live-output';
-import { Rates, renderSnapshot, type PipelineSnapshot } from './pipeline-view';
+import { Rates, renderFinishedGeneration, renderSnapshot, type PipelineSnapshot } from './pipeline-view';
 
 export type Interruption = 'cancel' | 'leave';
 
@@ -64,6 +64,8 @@ export async function follow<R>(deps: FollowDeps<R>): Promise<FollowOutcome<R>> 
       const s = await deps.snapshot().catch(() => undefined);
       if (stopped) break;
       // The snapshot holds counts only: a change in it is progress, not the clock moving.
+      const finished = s && renderFinishedGeneration(s, now());
+      if (finished) out.show('generate', finished, undefined, { final: true });
       if (s) out.show(s.step, renderSnapshot(s, rates, now()), JSON.stringify(s));
       if (s && s.status !== 'running') break;
       await new Promise((r) => setTimeout(r, deps.pollMs ?? 1000));

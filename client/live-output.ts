@@ -42,9 +42,10 @@ export class LiveOutput {
   /**
    * Shows `lines` for `key` (the step); a new key leaves the previous block on screen. On a
    * pipe, only a new `change` (default: the text) is printed, so numbers derived from the
-   * clock alone (rates) do not print a line each.
+   * clock alone (rates) do not print a line each. `final`: a step's last numbers, printed on a
+   * pipe whatever the interval.
    */
-  show(key: string, lines: string[], change?: string): void {
+  show(key: string, lines: string[], change?: string, opts: { final?: boolean } = {}): void {
     const newKey = key !== this.key;
     this.key = key;
     if (this.isTTY) {
@@ -55,7 +56,8 @@ export class LiveOutput {
     const text = lines.map((l) => l.trim()).join(' | ');
     const what = change ?? text;
     const now = this.now();
-    if (what === this.lastChange || (!newKey && now - this.lastAt < this.minIntervalMs)) return;
+    const early = !newKey && !opts.final && now - this.lastAt < this.minIntervalMs;
+    if (what === this.lastChange || early) return;
     this.stream.write(text + '\n');
     this.lastChange = what;
     this.lastAt = now;

@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import type { ImportProgress } from '../activities/import-types';
 import { importProgressQuery } from '../workflows/import';
 import { pipelineProgressQuery } from '../workflows/pipeline';
-import { generationStatus } from './generation';
+import { generationStatus, type LiveProgress } from './generation';
 import type { ActivityProgress, PipelineSnapshot } from './pipeline-view';
 
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
@@ -34,12 +34,23 @@ export class PipelineWatcher {
   readonly handle: WorkflowHandle;
   /** Activity id → the model (or other name) in its input, read from the history. */
   private readonly names = new Map<string, string>();
+  /** The generate step's newest live progress, until its final totals were shown. */
+  private lastGeneration?: LiveProgress;
 
   constructor(
     private readonly client: Client,
     readonly runId: string,
   ) {
     this.handle = client.workflow.getHandle(runId);
+  }
+
+  /** The generate step's final totals, once, when the step was seen running and has ended. */
+  private async finishedGeneration(): Promise<LiveProgress | undefined> {
+    const last = this.lastGeneration;
+    if (!last) return undefined;
+    const end = await generationStatus(this.client, last.runId).catch(() => undefined);
+    if (!end?.totals || end.status === 'running') return undefined;
+    return { ...last, ...end.totals, done: end.totals.done, inFlight: 0, batches: [], status: end.status };
   }
 
   async snapshot(): Promise<PipelineSnapshot> {
@@ -62,6 +73,8 @@ export class PipelineWatcher {
       step === 'generate' && status === 'running'
         ? (await generationStatus(this.client, `${this.runId}-generate`).catch(() => undefined))?.progress
         : undefined;
+    const finishedGeneration = generation ? undefined : await this.finishedGeneration();
+    this.lastGeneration = generation ?? (finishedGeneration ? undefined : this.lastGeneration);
     return {
       runId: this.runId,
       status,
@@ -69,6 +82,7 @@ export class PipelineWatcher {
       imports: step === 'import' && status === 'running' ? await this.imports() : [],
       generation,
       callsInFlight: generation ? await this.callsInFlight(generation.batches) : undefined,
+      ...(finishedGeneration ? { finishedGeneration } : {}),
       activities: pending.map((a): ActivityProgress => {
         const beat = firstPayload<Record<string, unknown>>(a.heartbeatDetails);
         return {

@@ -29,6 +29,11 @@ export interface PipelineSnapshot {
   generation?: LiveProgress;
   /** LLM calls made so far by the dialogues in flight (from their heartbeats). */
   callsInFlight?: number;
+  /**
+   * Once, on the first snapshot after the generate step: its final totals, so the generation
+   * line left on screen shows how it ended, not its last live numbers.
+   */
+  finishedGeneration?: LiveProgress;
   activities: ActivityProgress[];
 }
 
@@ -121,6 +126,12 @@ function activityLine(a: ActivityProgress, rates: Rates, now: number): string {
   } else parts.push(a.type === 'fineTune' ? 'starting' : 'running');
   if (a.attempt > 1) parts.push(`attempt ${a.attempt}${a.lastFailure ? ` after: ${a.lastFailure}` : ''}`);
   return parts.join(' · ');
+}
+
+/** The generate step's block once more, with its final totals (see `finishedGeneration`). */
+export function renderFinishedGeneration(s: PipelineSnapshot, now: number): string[] | undefined {
+  if (!s.finishedGeneration) return undefined;
+  return [`[generate] ${s.runId}`, `  ${generationLine(s.finishedGeneration, 0, now)}`];
 }
 
 /** The lines shown for a snapshot: a header naming the step, then its numbers. */

@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { startPipeline } from '../../client/pipeline';
+import { PipelineWatcher } from '../../client/pipeline-status';
+import type { PipelineSnapshot } from '../../client/pipeline-view';
 import { recordHistory } from '../helpers/histories';
 import { tinyConfig } from '../helpers/pipeline-config';
 import type { TestDatabase } from '../helpers/postgres';
@@ -30,7 +32,26 @@ test('import → generate → assemble → baseline ∥ stage 1 → 2 → evalua
   const runId = 'pipe-test-full';
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'dst-pipe-'));
   const handle = await startPipeline(env.client, runId, tinyConfig(), workDir);
-  const result = await handle.result();
+  // What the console follows: the snapshots, polled as `demo`/`run`/`watch` do.
+  const watcher = new PipelineWatcher(env.client, runId);
+  const seen: PipelineSnapshot[] = [];
+  let running = true;
+  const watching = (async () => {
+    while (running) {
+      const s = await watcher.snapshot().catch(() => undefined);
+      if (s) seen.push(s);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const result = await handle.result().finally(() => (running = false));
+  await watching;
+  // Once the generate step was seen running, its final totals follow once (the line left on
+  // screen). The 6 goals take about a second here (4 polls saw it), so it may be missed.
+  if (seen.some((s) => s.generation)) {
+    const finished = seen.filter((s) => s.finishedGeneration).map((s) => s.finishedGeneration!);
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatchObject({ done: 6, total: 6, inFlight: 0, status: 'completed' });
+  }
   expect(result.files.map((f) => f.name).sort()).toEqual(['generated', 'real', 'test']);
   expect(result.models.map((m) => m.name)).toEqual(['baseline', 'stage1', 'stage2']);
   for (const m of result.models) expect(existsSync(path.join(m.path, 'config.json'))).toBe(true);

@@ -196,12 +196,12 @@ test('per-role accounting: every call is counted under its role, and the roles s
   // The loopback server reports no cached tokens: everything counts as evaluated.
   expect(sum((u) => u.evaluatedTokens)).toBe(summary.usage.promptTokens);
   for (const u of Object.values(byRole)) expect(u.ms).toBeGreaterThan(0);
-  // One user call per user turn of every attempt; the server saw exactly the counted calls.
-  const userTurns = runs
-    .flatMap((r) => r.attempts)
-    .flatMap((a) => a.turns)
-    .filter((t) => t.speaker === 'USER');
-  expect(byRole.user!.calls).toBe(userTurns.length);
+  // One user call per user turn of every attempt, plus one per turn that only repeated and was
+  // asked again; the server saw exactly the counted calls.
+  const attempts = runs.flatMap((r) => r.attempts);
+  const userTurns = attempts.flatMap((a) => a.turns).filter((t) => t.speaker === 'USER');
+  const repeats = attempts.flatMap((a) => a.failures).filter((f) => f.reason === REASON.REPEATED_TURN);
+  expect(byRole.user!.calls).toBe(userTurns.length + repeats.length);
   expect(server.requests.filter((r) => r.status === 200).length).toBe(summary.usage.calls);
   // Stored per dialogue too.
   for (const a of runs.flatMap((r) => r.attempts)) expect(a.usage.byRole?.user?.calls).toBeGreaterThan(0);

@@ -159,6 +159,45 @@ describe('live output', () => {
   });
 });
 
+describe('a finished step', () => {
+  test("generation's block ends with its final totals, not its last live numbers", async () => {
+    const live = generation({ done: 38, accepted: 30, rejected: 8, inFlight: 2 });
+    const final = generation({
+      done: 40,
+      accepted: 31,
+      rejected: 9,
+      inFlight: 0,
+      batches: [],
+      status: 'completed',
+    });
+    const snapshots = [
+      snap({ generation: live }),
+      snap({ step: 'assemble', finishedGeneration: final }),
+      snap({ step: 'assemble', status: 'completed' }),
+    ];
+    for (const tty of [false, true]) {
+      const out = sink(tty, 300);
+      let i = 0;
+      await follow({
+        snapshot: () => Promise.resolve(snapshots[Math.min(i++, snapshots.length - 1)]!),
+        result: () => new Promise((r) => setTimeout(() => r('done'), 100)),
+        cancel: () => Promise.resolve(),
+        ask: () => Promise.resolve('leave' as const),
+        output: new LiveOutput({ stream: out, minIntervalMs: 60_000 }),
+        signals: new EventEmitter(),
+        pollMs: 1,
+      });
+      const lines = out.text().split('\n');
+      const generateLines = lines.filter((l) => l.includes('goals'));
+      expect(generateLines[0]).toContain('38/40 goals');
+      expect(generateLines.at(-1)).toMatch(
+        /40\/40 goals · accepted 31 · rejected 9 .*0 in flight.*completed/,
+      );
+      expect(out.text().indexOf('40/40 goals')).toBeLessThan(out.text().indexOf('[assemble]'));
+    }
+  });
+});
+
 describe('Ctrl-C while following', () => {
   function harness(answer: Interruption) {
     const signals = new EventEmitter();
