@@ -14,7 +14,9 @@ hash_files() { for f in "$@"; do if [ -f "$f" ]; then cat "$f"; fi; done | sha25
 npm_hash=$(hash_files package.json package-lock.json)
 if ! stamp_ok node_modules/.dst-synth-stamp "$npm_hash" || [ ! -d node_modules ]; then
   echo "setup: installing npm dependencies"
-  npm install --no-audit --no-fund --loglevel=error
+  # A throw-away download cache: 0.7 GB less on disk while the Python packages go in.
+  npm install --no-audit --no-fund --loglevel=error --cache .tmp/npm-cache
+  rm -rf .tmp/npm-cache
   echo "$npm_hash" > node_modules/.dst-synth-stamp
 fi
 
