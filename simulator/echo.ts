@@ -42,9 +42,14 @@ export function echoOf(utterance: string, history: HistoryLine[]): Echo | undefi
   return undefined;
 }
 
-/** The line added to the user prompt's instruction block for the one retry. */
-export function echoNote(echo: Echo): string {
-  return echo === ECHO.AGENT
-    ? "Note: your last try repeated the agent's words. Answer the agent as the visitor, in your own words."
-    : 'Note: your last try repeated your previous message. Say something new: the facts and task above.';
+/** Sampling temperature of the one retry. */
+export const ECHO_RETRY_TEMPERATURE = 1.0;
+
+/** The lines added to the user prompt's instruction block for the one retry. */
+export function echoNote(echo: Echo, repeated: string): string {
+  const what = echo === ECHO.AGENT ? "the agent's words" : 'your previous message';
+  return [
+    `Your last try was: "${repeated}". That only repeats ${what}, so do not write it again.`,
+    'Write a different message, as the visitor, that does the task above with the facts given.',
+  ].join('\n');
 }

@@ -9,7 +9,7 @@ import type { ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import type { VenueDb } from '../multiwoz/venues';
 import { labelSlotsFor, labelTurn } from './label-turn';
-import { ECHO, echoNote, echoOf } from './echo';
+import { ECHO, ECHO_RETRY_TEMPERATURE, echoNote, echoOf } from './echo';
 import { isMentioned } from './mentions';
 import type { Goal } from './goal-types';
 import {
@@ -148,12 +148,13 @@ function userInput(s: Session, move: PendingUserMove): UserPromptInput {
   };
 }
 
-async function askUser(s: Session, deps: SimulatorDeps, opts: SimulatorOptions, input: UserPromptInput) {
-  const r = await deps.llm.chat({
-    role: ROLE.USER,
-    temperature: opts.temperature,
-    messages: userPrompt(input),
-  });
+async function askUser(
+  s: Session,
+  deps: SimulatorDeps,
+  input: UserPromptInput,
+  temperature: number | undefined,
+) {
+  const r = await deps.llm.chat({ role: ROLE.USER, temperature, messages: userPrompt(input) });
   addUsage(s, r);
   return cleanUserUtterance(r.text);
 }
@@ -163,7 +164,7 @@ const userStep: StepFn = async (s, deps, opts) => {
   if ('reject' in planned) return finish(s, planned.reject, planned.detail);
   const move = planned.move;
   const input = userInput(s, move);
-  const utterance = await askUser(s, deps, opts, input);
+  const utterance = await askUser(s, deps, input, opts.temperature);
   // A goodbye may well echo the agent's; any other turn that only repeats is asked for once more,
   // as its own step so a crash between the two calls repeats neither.
   const echo = move.intent === USER_INTENT.END ? undefined : echoOf(utterance, input.history);
@@ -177,10 +178,9 @@ const userStep: StepFn = async (s, deps, opts) => {
 const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
   const input = userInput(s, pending);
-  pending.utterance = await askUser(s, deps, opts, {
-    ...input,
-    note: echoNote(pending.echo ?? ECHO.PREVIOUS),
-  });
+  const note = echoNote(pending.echo ?? ECHO.PREVIOUS, pending.utterance ?? '');
+  // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.
+  pending.utterance = await askUser(s, deps, { ...input, note }, ECHO_RETRY_TEMPERATURE);
   afterUserUtterance(s, opts);
 };
 

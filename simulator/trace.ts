@@ -18,8 +18,12 @@ export function sessionTracer(write: (line: string) => void): (s: Session) => vo
       } else write(`${tag} SYSTEM (${t.action}${t.entity ? `: ${t.entity}` : ''}): ${t.utterance}`);
     }
     seen.set(key, s.turns.length);
-    if (s.next === 'user_retry')
-      write(`${tag} USER repeated itself, asked again: ${s.pending?.utterance ?? ''}`);
+    if (s.next === 'user_retry') {
+      const facts = JSON.stringify(s.pending?.reveal ?? {});
+      write(
+        `${tag} USER (${s.pending?.intent}) repeated itself, asked again (facts ${facts}): ${s.pending?.utterance}`,
+      );
+    }
     if (s.next === 'done') {
       const fixes = s.failures.map((f) => `${f.reason}${f.slot ? `:${f.slot}` : ''}`).join(', ');
       write(

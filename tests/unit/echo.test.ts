@@ -3,7 +3,7 @@
  * more, as its own step, with the repeat named in the prompt; the correction is recorded.
  */
 import type { ChatRequest, ChatResult, LlmClient } from '../../llm/types';
-import { ECHO, echoOf, wordSimilarity } from '../../simulator/echo';
+import { ECHO, ECHO_RETRY_TEMPERATURE, echoOf, wordSimilarity } from '../../simulator/echo';
 import { newDomainProgress, stepSession, type SimulatorDeps } from '../../simulator/engine';
 import { STEP, type Session } from '../../simulator/session';
 import { REASON, type HistoryLine } from '../../simulator/types';
@@ -59,10 +59,12 @@ function session(): Session {
   } as unknown as Session;
 }
 
-function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[] } {
+function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[]; temperatures: unknown[] } {
   const prompts: string[] = [];
+  const temperatures: unknown[] = [];
   const chat = (req: ChatRequest): Promise<ChatResult> => {
     prompts.push(req.messages.map((m) => m.content).join('\n'));
+    temperatures.push(req.temperature);
     const text = answers.shift() ?? 'unexpected call';
     return Promise.resolve({
       text,
@@ -72,13 +74,16 @@ function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[] } 
     } as ChatResult);
   };
   const structured = () => Promise.reject(new Error('not in this test'));
-  return { llm: { model: 'fake', chat, structured }, prompts };
+  return { llm: { model: 'fake', chat, structured }, prompts, temperatures };
 }
 
 const deps = (llm: LlmClient) => ({ llm }) as unknown as SimulatorDeps;
 
 test('a turn that echoes the agent is asked again in its own step, the repeat named', async () => {
-  const { llm, prompts } = scriptedUser(['How many nights would you like to stay?', 'Two nights, please.']);
+  const { llm, prompts, temperatures } = scriptedUser([
+    'How many nights would you like to stay?',
+    'Two nights, please.',
+  ]);
   const first = await stepSession(session(), deps(llm), { paraphrases: 0 });
   expect(first.next).toBe(STEP.USER_RETRY);
   expect(first.pending?.echo).toBe(ECHO.AGENT);
@@ -87,12 +92,15 @@ test('a turn that echoes the agent is asked again in its own step, the repeat na
 
   const second = await stepSession(first, deps(llm), { paraphrases: 0 });
   expect(prompts).toHaveLength(2);
-  expect(prompts[1]).toContain("repeated the agent's words");
+  expect(prompts[1]).toContain(
+    'Your last try was: "How many nights would you like to stay?". That only repeats the agent\'s words',
+  );
   expect(prompts[0]).not.toContain('repeated');
   expect(second.pending).toMatchObject({ utterance: 'Two nights, please.', intent: first.pending?.intent });
   expect(second.pending?.reveal).toEqual(first.pending?.reveal);
   expect(second.next).toBe(STEP.LABEL);
   expect(second.usage.calls).toBe(2);
+  expect(temperatures).toEqual([undefined, ECHO_RETRY_TEMPERATURE]); // the retry samples hotter
 });
 
 test('a new turn goes straight on, with one call', async () => {
