@@ -4,9 +4,10 @@
  */
 import type { ChatRequest, ChatResult, LlmClient } from '../../llm/types';
 import { ECHO, ECHO_RETRY_TEMPERATURE, echoOf, wordSimilarity } from '../../simulator/echo';
-import { newDomainProgress, stepSession, type SimulatorDeps } from '../../simulator/engine';
-import { STEP, type Session } from '../../simulator/session';
+import { stepSession, type SimulatorDeps } from '../../simulator/engine';
+import { STEP } from '../../simulator/session';
 import { REASON, type HistoryLine } from '../../simulator/types';
+import { hotelSession } from '../helpers/sessions';
 
 const history: HistoryLine[] = [
   { speaker: 'USER', text: "I'm looking for a cheap hotel in the north." },
@@ -22,42 +23,7 @@ test('word similarity and what a turn repeats', () => {
   expect(echoOf('Anything in the north.', [])).toBeUndefined();
 });
 
-function session(): Session {
-  return {
-    version: 1,
-    goalIndex: 0,
-    attempt: 1,
-    goal: {
-      origin: 'real',
-      domains: [
-        {
-          domain: 'hotel',
-          constraints: { 'hotel-area': 'north', 'hotel-pricerange': 'cheap' },
-          book: { 'hotel-bookstay': '2', 'hotel-bookpeople': '6' },
-          requests: [],
-        },
-      ],
-    },
-    plan: { greeting: false, domains: [{ domain: 'hotel', turns: [['hotel-bookstay'], []] }] },
-    persona: 'p',
-    rng: 1,
-    next: STEP.USER,
-    domainIndex: 0,
-    domains: [{ ...newDomainProgress('hotel'), userTurns: 1, position: 0 }],
-    revealed: ['hotel-area', 'hotel-pricerange'],
-    turns: [
-      {
-        speaker: 'USER',
-        utterance: history[0]!.text,
-        intent: 'inform',
-        state: { 'hotel-area': 'north', 'hotel-pricerange': 'cheap' },
-      },
-      { speaker: 'SYSTEM', utterance: history[1]!.text, action: 'request', slot: 'hotel-bookstay' },
-    ],
-    failures: [],
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-  } as unknown as Session;
-}
+const session = () => hotelSession({ action: 'request', slot: 'hotel-bookstay' });
 
 function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[]; temperatures: unknown[] } {
   const prompts: string[] = [];
@@ -80,10 +46,7 @@ function scriptedUser(answers: string[]): { llm: LlmClient; prompts: string[]; t
 const deps = (llm: LlmClient) => ({ llm }) as unknown as SimulatorDeps;
 
 test('a turn that echoes the agent is asked again in its own step, the repeat named', async () => {
-  const { llm, prompts, temperatures } = scriptedUser([
-    'How many nights would you like to stay?',
-    'Two nights, please.',
-  ]);
+  const { llm, prompts, temperatures } = scriptedUser(['How many nights?', 'Two nights, somewhere cheap.']);
   const first = await stepSession(session(), deps(llm), { paraphrases: 0 });
   expect(first.next).toBe(STEP.USER_RETRY);
   expect(first.pending?.echo).toBe(ECHO.AGENT);
@@ -92,11 +55,12 @@ test('a turn that echoes the agent is asked again in its own step, the repeat na
 
   const second = await stepSession(first, deps(llm), { paraphrases: 0 });
   expect(prompts).toHaveLength(2);
-  expect(prompts[1]).toContain(
-    'Your last try was: "How many nights would you like to stay?". That only repeats the agent\'s words',
-  );
+  expect(prompts[1]).toContain('Your last try was: "How many nights?". That only repeats the agent\'s words');
   expect(prompts[0]).not.toContain('repeated');
-  expect(second.pending).toMatchObject({ utterance: 'Two nights, please.', intent: first.pending?.intent });
+  expect(second.pending).toMatchObject({
+    utterance: 'Two nights, somewhere cheap.',
+    intent: first.pending?.intent,
+  });
   expect(second.pending?.reveal).toEqual(first.pending?.reveal);
   expect(second.next).toBe(STEP.LABEL);
   expect(second.usage.calls).toBe(2);
@@ -104,7 +68,7 @@ test('a turn that echoes the agent is asked again in its own step, the repeat na
 });
 
 test('a new turn goes straight on, with one call', async () => {
-  const { llm, prompts } = scriptedUser(['Two nights, please.']);
+  const { llm, prompts } = scriptedUser(['Two nights, somewhere cheap.']);
   const next = await stepSession(session(), deps(llm), { paraphrases: 0 });
   expect(prompts).toHaveLength(1);
   expect(next.next).toBe(STEP.LABEL);

@@ -3,8 +3,9 @@
  * without its reference (the reference is appended), and a user who ignored the agent's
  * question (the asked slot is revealed in the next user turn when the goal has a value).
  */
-import { newDomainProgress, withReference } from '../../simulator/engine';
+import { withReference } from '../../simulator/engine';
 import type { Session } from '../../simulator/session';
+import { hotelSession as session } from '../helpers/sessions';
 import { planUserMove } from '../../simulator/user-policy';
 
 test('a booking confirmation without its reference gets it; other answers are kept', () => {
@@ -16,48 +17,6 @@ test('a booking confirmation without its reference gets it; other answers are ke
   expect(withReference(inform, 'AB12CD34')).toBe(inform);
   expect(withReference(book, undefined)).toBe(book);
 });
-
-function session(lastSystem: { action: string; slot?: string }, revealed: string[] = []): Session {
-  return {
-    version: 1,
-    goalIndex: 0,
-    attempt: 1,
-    goal: {
-      origin: 'real',
-      domains: [
-        {
-          domain: 'hotel',
-          constraints: { 'hotel-area': 'north', 'hotel-pricerange': 'cheap' },
-          book: { 'hotel-bookstay': '2', 'hotel-bookpeople': '6' },
-          requests: [],
-        },
-      ],
-    },
-    plan: { greeting: false, domains: [{ domain: 'hotel', turns: [['hotel-pricerange'], []] }] },
-    persona: 'p',
-    rng: 1,
-    next: 'user',
-    domainIndex: 0,
-    domains: [{ ...newDomainProgress('hotel'), userTurns: 1 }],
-    revealed: ['hotel-area', ...revealed],
-    turns: [
-      {
-        speaker: 'USER',
-        utterance: 'A hotel in the north.',
-        intent: 'inform',
-        state: { 'hotel-area': 'north' },
-      },
-      {
-        speaker: 'SYSTEM',
-        utterance: 'How many nights?',
-        action: lastSystem.action,
-        ...(lastSystem.slot ? { slot: lastSystem.slot } : {}),
-      },
-    ],
-    failures: [],
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-  } as unknown as Session;
-}
 
 test('the user answers the slot the agent asked for, besides the planned facts', () => {
   const plan = planUserMove(session({ action: 'request', slot: 'hotel-bookstay' }));
