@@ -135,7 +135,20 @@ function task(input: UserPromptInput, hasFacts: boolean): string {
   // "…with the details below" and no details made the model ask the agent for them.
   if (input.intent === USER_INTENT.BOOK && !hasFacts) return 'Ask the agent to go ahead and book it for you.';
   const base = TASKS[input.intent](input);
-  return hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
+  const withFacts = hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
+  return withFacts + dontcareTask(input);
+}
+
+/**
+ * A fact line "price range: doesn't matter" alone was ignored by the 1.5B default model, which
+ * repeated its previous message instead (seen with `simulate --trace`); the task names it.
+ */
+function dontcareTask(input: UserPromptInput): string {
+  const labels = Object.entries(input.reveal)
+    .filter(([, v]) => v === 'dontcare')
+    .map(([slot]) => factLabel(slot, input.domain));
+  if (labels.length === 0) return '';
+  return ` Say that the ${joinWords(labels)} ${labels.length > 1 ? 'do' : 'does'}n't matter to you.`;
 }
 
 /** Facts to say now: the revealed slots plus, for a change, the new value of the changed slot. */

@@ -136,6 +136,8 @@ describe('user prompt', () => {
     expect(text).not.toMatch(/hotel-|taxi-|dontcare/);
     expect(text).toContain("- price range: doesn't matter");
     expect(text).toContain('- taxi pick-up place: acorn guest house');
+    // The task names it too: the fact line alone was ignored by the default model.
+    expect(text).toContain("Say that the price range doesn't matter to you.");
   });
 
   test('a change states the new value as a fact', () => {
