@@ -27,8 +27,9 @@ export interface Prepared {
 const DONTCARE_WORDS = ['any', 'anything', 'anywhere', 'anytime', 'whichever', 'whatever', 'either'];
 // A negation followed within 5 words by a preference word: "i dont have an area preference",
 // "no particular area", "it doesnt matter", "dont care", "i dont have a specific time".
+// Also "regardless of the price", "without considering the price range" (the default model's).
 const DONTCARE_PATTERN =
-  / (no|not|dont|doesnt|didnt|isnt|never)( \S+){0,5} (preferences?|particular|specific|matters?|care|mind|picky|fussy|important) /;
+  / ((no|not|dont|doesnt|didnt|isnt|never)( \S+){0,5} (preferences?|particular|specific|matters?|care|mind|picky|fussy|important)|regardless of|without considering|no matter) /;
 
 // Words that show a yes/no slot was talked about; `free` only says yes.
 const YES_NO_WORDS: Record<string, string[]> = {

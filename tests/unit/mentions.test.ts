@@ -14,6 +14,13 @@ describe('isMentioned', () => {
     ['hotel-area', 'dontcare', 'It does not matter to me', true],
     ['hotel-area', 'dontcare', 'any part of town is fine', true],
     ['hotel-area', 'dontcare', 'I want the north', false],
+    [
+      'hotel-pricerange',
+      'dontcare',
+      'A 4-star hotel in the north without considering the price range.',
+      true,
+    ],
+    ['hotel-pricerange', 'dontcare', 'Regardless of the price, please.', true],
     ['hotel-parking', 'yes', 'it needs free parking', true],
     ['hotel-internet', 'yes', 'with wifi please', true],
     ['hotel-internet', 'yes', 'in the north please', false],
