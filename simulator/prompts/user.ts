@@ -135,7 +135,8 @@ function task(input: UserPromptInput, hasFacts: boolean): string {
   // "…with the details below" and no details made the model ask the agent for them.
   if (input.intent === USER_INTENT.BOOK && !hasFacts) return 'Ask the agent to go ahead and book it for you.';
   const base = TASKS[input.intent](input);
-  const withFacts = hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
+  const withFacts =
+    hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;
   return withFacts + dontcareTask(input);
 }
 
@@ -191,19 +192,25 @@ function systemMessage(persona: string): string {
 }
 
 const LABEL = /^\s*(?:you|visitor|user|agent|system)\s*:\s*/i;
+// A line introducing the answer ("Sure, here's the next message:"), seen in accepted dialogues.
+const PREAMBLE = /^[^\n]{0,60}\bhere(?:'s| is)\b[^\n]{0,40}:\s*\n/i;
+// A quoted answer after a word of assent: 'Certainly. "Thanks, I'd love to book it."'.
+const QUOTED_AFTER_OK = /^(?:sure|certainly|okay|ok|of course)[,.!]?\s*"([^"]+)"$/i;
 const NEXT_SPEAKER = /\n\s*(?:you|visitor|user|agent|system)\s*:/i;
 
 /**
- * The user's turn as the model wrote it, without transcript furniture: a leading speaker label
- * ("Agent: I'm looking for…", seen with the 1.5B default model), a further transcript line it
- * went on to write, and wrapping quotes. Falls back to the trimmed text when nothing is left.
+ * The user's turn as the model wrote it, without transcript furniture: a line introducing it
+ * ("Sure, here's the next message:"), a leading speaker label ("Agent: I'm looking for…", seen
+ * with the 1.5B default model), a further transcript line it went on to write, and wrapping
+ * quotes (also after "Sure,"/"Certainly."). Falls back to the trimmed text when nothing is left.
  */
 export function cleanUserUtterance(text: string): string {
-  let t = text.trim().replace(LABEL, '');
+  let t = text.trim().replace(PREAMBLE, '').trim().replace(LABEL, '');
   const next = NEXT_SPEAKER.exec(t);
   if (next) t = t.slice(0, next.index);
   t = t
     .trim()
+    .replace(QUOTED_AFTER_OK, '$1')
     .replace(/^"([^"]*)"$/, '$1')
     .trim();
   return t || text.trim();

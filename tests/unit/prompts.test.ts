@@ -337,6 +337,16 @@ describe('cleanUserUtterance', () => {
       'A cheap hotel, please.',
     );
     expect(cleanUserUtterance('"Any area is fine."')).toBe('Any area is fine.');
+    // Seen in accepted dialogues of the 10-goal run.
+    expect(
+      cleanUserUtterance(
+        'Sure, here\'s the next message:\n"Great, can I please book this train for 5 people?"',
+      ),
+    ).toBe('Great, can I please book this train for 5 people?');
+    expect(cleanUserUtterance('Certainly. "Thanks, Agent! I\'d love to book it for 3 nights."')).toBe(
+      "Thanks, Agent! I'd love to book it for 3 nights.",
+    );
+    expect(cleanUserUtterance('Sure, I said "north" earlier.')).toBe('Sure, I said "north" earlier.');
     expect(cleanUserUtterance('I need a taxi to the station.')).toBe('I need a taxi to the station.');
     expect(cleanUserUtterance('Agent:')).toBe('Agent:');
   });
