@@ -50,7 +50,7 @@ export class PipelineWatcher {
     if (!last) return undefined;
     const end = await generationStatus(this.client, last.runId).catch(() => undefined);
     if (!end?.totals || end.status === 'running') return undefined;
-    return { ...last, ...end.totals, done: end.totals.done, inFlight: 0, batches: [], status: end.status };
+    return { ...last, ...end.totals, inFlight: 0, batches: [], status: end.status };
   }
 
   async snapshot(): Promise<PipelineSnapshot> {

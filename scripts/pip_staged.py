@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Install requirement files with the least free disk: one large binary wheel at a time.
 
-PyPI's default Linux torch wheel pulls about 3 GB of CUDA wheels (5.2 GB installed). One plain
+PyPI's default Linux torch wheel pulls about 3 GB of CUDA wheels (5.8 GiB installed, measured). One plain
 `pip install` downloads every wheel first and unpacks them after, so it needs the downloads and
 the installed files at once (and, with pip's cache, a third copy). Here pip first resolves
 without downloading (`--dry-run --report`), then installs each platform wheel of that plan alone

@@ -32,7 +32,7 @@ need_disk() {
 }
 
 # Python venv with pinned wheels. No pip cache (PIP_NO_CACHE_DIR): PyPI's default torch is the
-# CUDA build (about 3 GB of wheels, 5.2 GB installed) and a cached copy would double it; the
+# CUDA build (about 3 GB of wheels, 5.8 GiB installed) and a cached copy would double it; the
 # large wheels go in one at a time (scripts/pip_staged.py) so the peak stays near the installed size.
 export PIP_NO_CACHE_DIR=1
 py_hash=$(hash_files requirements.txt trainer/requirements.txt)
