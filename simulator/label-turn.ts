@@ -13,13 +13,30 @@
  *   when the new value is mentioned, or be dropped when the old one is;
  * - `not_mentioned` applies as in generation, against the real user utterance and the system
  *   utterance before it.
+ *
+ * How the labeller is asked is `LabellerOptions` (`prompts/labeller.ts`), the same for
+ * generation and the audit: worked examples retrieved from the training split
+ * (`retrieval.ts`), the whole state or only the turn's update (merged by `mergeUpdate`), and
+ * how `dontcare` is offered. In update mode the "raw" answer the audit scores is the update
+ * merged into the previous (checked) state, so raw and checked stay comparable states.
  */
 import { normaliseTradeValue } from '../metrics/normalise';
 import type { LlmClient, StructuredResult } from '../llm/types';
-import { canonicalSlot, TRACKED_SLOTS } from '../multiwoz/slots';
+import { isAbsentValue } from '../multiwoz/loaders/common';
+import { canonicalSlot, slotDomain, TRACKED_SLOTS } from '../multiwoz/slots';
 import { checkLabel, ordered, type CheckDeps } from './checks';
 import { isMentioned } from './mentions';
-import { LabelAnswer, labelDecodingSchema, labelPrompt, ROLE, slotDescription } from './prompts';
+import {
+  LabelAnswer,
+  LabelUpdate,
+  labelDecodingSchema,
+  labelPrompt,
+  ROLE,
+  slotDescription,
+  type LabelExample,
+  type LabellerOptions,
+} from './prompts';
+import type { TurnRetriever } from './retrieval';
 import { REASON, type CheckFailure, type HistoryLine, type LabelPromptInput } from './types';
 
 export type LabelSlot = LabelPromptInput['slots'][number];
@@ -61,11 +78,31 @@ export interface LabelTurnInput {
   systemText: string;
   /** Generation's plan; absent on real dialogues (see the module comment). */
   plan?: LabelPlan;
+  /** How the labeller is asked. Default `DEFAULT_LABELLER`. */
+  options?: LabellerOptions;
+  /** Training turns for `options.examples`; without one no examples are shown. */
+  retriever?: TurnRetriever;
+  /** The labelled dialogue's id, never retrieved from (when it is a training dialogue). */
+  dialogueId?: string;
 }
 
+/**
+ * The labeller generation and the audit use unless told otherwise: 3 retrieved examples,
+ * update answers, `dontcare` tied to the slot the user waives (measured on dev, reported on
+ * test: README "How good is the data?").
+ */
+export const DEFAULT_LABELLER: LabellerOptions = { examples: 3, answer: 'update', dontcare: 'stated' };
+
 export interface LabelTurnResult {
-  /** The labeller's answer as parsed, before any check. */
+  /**
+   * The labeller's answer as parsed, before any check: its state, or (update answers) its
+   * update merged into `previous`.
+   */
   raw: Record<string, string>;
+  /** The update as the labeller wrote it (update answers only). */
+  update?: Record<string, string>;
+  /** The worked examples shown (dialogue id and user-turn index of each). */
+  examples?: Array<{ dialogueId: string; turn: number }>;
   /** The state after the checks. */
   state: Record<string, string>;
   /** Every failed check, corrected ones included (`checkLabel`'s, then `not_mentioned`). */
@@ -73,22 +110,92 @@ export interface LabelTurnResult {
   /** Slots the plan wanted but the state lacks (not revealed, or not said): re-plan them. */
   missing: string[];
   /** The LLM call (usage, cost). */
-  call: StructuredResult<LabelAnswer>;
+  call: StructuredResult<LabelAnswer | LabelUpdate>;
+}
+
+/**
+ * The previous state with a turn's update applied (pure). Rules, per slot of the update (slot
+ * names in any spelling, canonicalised):
+ *
+ * - a value adds the slot, or overwrites the previous value (`dontcare` is a value like any
+ *   other: it overwrites, and is overwritten);
+ * - an absent value (`none`, `""`, `not mentioned`) deletes the slot (the user withdraws it);
+ * - a slot the update does not name keeps its previous value.
+ *
+ * Whether a change or a deletion was allowed is the checks' business (`not_cumulative`).
+ */
+export function mergeUpdate(
+  previous: Readonly<Record<string, string>>,
+  update: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const out: Record<string, string> = Object.fromEntries(
+    Object.entries(previous).map(([k, v]) => [canonicalSlot(k), v]),
+  );
+  for (const [slot, raw] of Object.entries(update)) {
+    const key = canonicalSlot(slot);
+    const value = String(raw).trim();
+    if (isAbsentValue(value)) delete out[key];
+    else out[key] = value;
+  }
+  return ordered(out);
+}
+
+/** The worked examples for this turn: the most similar training turns, of the listed domains. */
+function examplesFor(
+  input: LabelTurnInput,
+  k: number,
+): Array<LabelExample & { dialogueId: string; turn: number }> {
+  if (!input.retriever || k <= 0) return [];
+  const user = input.history[input.history.length - 1]?.text ?? '';
+  return input.retriever.search(
+    {
+      system: input.systemText,
+      user,
+      domains: new Set(input.slots.map((s) => slotDomain(s.slot))),
+      excludeDialogue: input.dialogueId,
+    },
+    k,
+  );
 }
 
 /** Asks the labeller for the state after the last user turn and applies the rule checks. */
 export async function labelTurn(input: LabelTurnInput): Promise<LabelTurnResult> {
-  const call = await input.llm.structured({
+  const options = input.options ?? DEFAULT_LABELLER;
+  const found = examplesFor(input, options.examples);
+  // The least similar first: the best example sits next to the question.
+  const examples = [...found].reverse();
+  const messages = labelPrompt(
+    { history: input.history, previous: input.previous, slots: input.slots, examples },
+    options,
+  );
+  const request = {
     role: ROLE.LABELLER,
     temperature: 0,
-    messages: labelPrompt({ history: input.history, previous: input.previous, slots: input.slots }),
-    schema: LabelAnswer,
-    decodingSchema: labelDecodingSchema(input.slots),
-    schemaName: 'dialogue_state',
-  });
-  const raw = call.value.state;
+    messages,
+    decodingSchema: labelDecodingSchema(input.slots, options.answer),
+    schemaName: options.answer === 'update' ? 'state_update' : 'dialogue_state',
+  };
+  let raw: Record<string, string>;
+  let update: Record<string, string> | undefined;
+  let call: StructuredResult<LabelAnswer | LabelUpdate>;
+  if (options.answer === 'update') {
+    const c = await input.llm.structured({ ...request, schema: LabelUpdate });
+    update = c.value.update;
+    raw = mergeUpdate(input.previous, update);
+    call = c;
+  } else {
+    const c = await input.llm.structured({ ...request, schema: LabelAnswer });
+    raw = c.value.state;
+    call = c;
+  }
   const userText = input.history[input.history.length - 1]?.text ?? '';
-  return { raw, call, ...checkTurnLabel({ ...input, raw, userText }) };
+  return {
+    raw,
+    ...(update ? { update } : {}),
+    ...(found.length ? { examples: found.map((e) => ({ dialogueId: e.dialogueId, turn: e.turn })) } : {}),
+    call,
+    ...checkTurnLabel({ ...input, raw, userText }),
+  };
 }
 
 /** The checks of `labelTurn` on an answer already in hand (pure). */
@@ -100,7 +207,7 @@ export function checkTurnLabel(input: {
   systemText: string;
   deps: CheckDeps;
   plan?: LabelPlan;
-}): Omit<LabelTurnResult, 'raw' | 'call'> {
+}): Omit<LabelTurnResult, 'raw' | 'call' | 'update' | 'examples'> {
   const plan = input.plan ?? planFromWords(input.raw, input.previous, input.userText);
   const checked = checkLabel({
     turn: input.turn,

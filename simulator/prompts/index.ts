@@ -25,7 +25,16 @@ export {
   paraphraseAnswerSchema,
   keepsAllValues,
 } from './paraphrase';
-export { labelPrompt, labelDecodingSchema, LabelAnswer, LABEL_ANSWER_NAME } from './labeller';
+export {
+  labelPrompt,
+  labelDecodingSchema,
+  LabelAnswer,
+  LabelUpdate,
+  LABEL_ANSWER_NAME,
+  BASELINE_LABELLER,
+  type LabellerOptions,
+  type LabelExample,
+} from './labeller';
 
 /** `ChatRequest.role` of each simulator role: sent as the `x-dst-role` header, used in logs. */
 export const ROLE = {

@@ -36,6 +36,13 @@ const Value = z.preprocess(
 export const LabelAnswer = z.object({ state: z.record(z.string(), Value) });
 export type LabelAnswer = z.infer<typeof LabelAnswer>;
 
+/**
+ * The update labeller's answer (`LabellerOptions.answer: 'update'`): the slots the turn adds or
+ * changes, slot → value; `none` removes a slot (see `mergeUpdate`).
+ */
+export const LabelUpdate = z.object({ update: z.record(z.string(), Value) });
+export type LabelUpdate = z.infer<typeof LabelUpdate>;
+
 /** Schema name for `StructuredRequest.schemaName`. */
 export const LABEL_ANSWER_NAME = 'label_answer';
 
@@ -59,30 +66,122 @@ const SYSTEM_MESSAGE = [
   'Answer: {"state": {"hotel-pricerange": "cheap", "hotel-area": "north", "hotel-type": "hotel", "hotel-bookstay": "2"}}',
 ].join('\n');
 
-function slotLine(s: LabelPromptInput['slots'][number]): string {
+/**
+ * How the labeller is asked (each choice measured with `audit-labels`; README "How good is the
+ * data?"). `BASELINE_LABELLER` is the zero-shot, whole-state labeller the first audit measured.
+ */
+export interface LabellerOptions {
+  /**
+   * Real training turns shown as worked examples with their state update (`../retrieval.ts`,
+   * BM25 over the 2.1 train split); 0: none.
+   */
+  examples: number;
+  /**
+   * `state`: the labeller writes the whole cumulative state; `update`: only the turn's change,
+   * merged into the previous state by code (`mergeUpdate` in `../label-turn.ts`).
+   */
+  answer: 'state' | 'update';
+  /**
+   * `listed`: `dontcare` is listed among every categorical slot's values (the baseline, which
+   * over-labelled it); `stated`: it is listed nowhere, and one rule says it is for the slot
+   * the USER says has no preference, and no other.
+   */
+  dontcare: 'listed' | 'stated';
+}
+
+export const BASELINE_LABELLER: LabellerOptions = { examples: 0, answer: 'state', dontcare: 'listed' };
+
+/** A worked example: a real training turn and its gold state update. */
+export interface LabelExample {
+  system: string;
+  user: string;
+  update: Record<string, string>;
+}
+
+function slotLine(s: LabelPromptInput['slots'][number], dontcare: LabellerOptions['dontcare']): string {
   const head = `- ${s.slot} (${s.description})`;
   if (!s.values || s.values.length === 0) return head;
-  const values = s.values.includes('dontcare') ? s.values : [...s.values, 'dontcare'];
+  const values =
+    dontcare === 'stated'
+      ? s.values.filter((v) => v !== 'dontcare')
+      : s.values.includes('dontcare')
+        ? s.values
+        : [...s.values, 'dontcare'];
   return `${head}: ${values.join(', ')}`;
 }
+
+// The update labeller's rules: the same conventions as SYSTEM_MESSAGE, for the turn's change.
+// `dontcare` is tied to the one slot the user waives (the baseline's 234 extra values were
+// mostly `dontcare` written into every slot once the user said "any" or "no preference").
+const UPDATE_SYSTEM_MESSAGE = [
+  'You annotate the dialogue state of a travel dialogue in Cambridge: what the USER wants.',
+  'For the last USER turn, write its UPDATE: only the slots whose value that turn states, changes, or accepts from the SYSTEM. Everything else stays out (most turns update 0 to 3 slots).',
+  'Rules:',
+  '- Never fill a slot with a guess or a default because it is listed.',
+  '- Booking slots (book day, people, stay, time) only when the USER gives them.',
+  '- A name only when the USER names a place, or agrees to the one the SYSTEM offered.',
+  '- Use only the listed slots, spelled exactly; values as the USER said them; for slots with listed values, one of those values.',
+  '- Do not repeat slots of the previous state unless the USER changes them.',
+  '- Thanks, goodbyes and questions about a place (address, phone, price) update nothing: {}.',
+].join('\n');
+
+const DONTCARE_RULE =
+  '- "dontcare" only for the one slot the USER says does not matter to them ("any area" → that area slot; "it doesn\'t matter" to the SYSTEM\'s question about price → that price slot). Never for slots the USER did not talk about.';
+
+const exampleLine = (e: LabelExample) =>
+  [
+    ...(e.system ? [`[system] ${e.system.trim()}`] : []),
+    `[user] ${e.user.trim()}`,
+    `Answer: ${JSON.stringify({ update: e.update })}`,
+  ].join('\n');
 
 /**
  * Messages asking for the state after the last USER line. The previous state is given so the
  * model extends it rather than re-deriving it (cheaper, and it keeps checked corrections).
+ *
+ * Every part that changes from turn to turn comes after the dialogue, which only grows: the
+ * examples (retrieved per turn), the previous state and the question. A local model keeps one
+ * KV-cache sequence per dialogue (`llm/local.ts`) and so evaluates only the new turns plus
+ * this tail. The examples are written `[system]`/`[user]`, never `SYSTEM:`/`USER:`, so they
+ * cannot be read as lines of the dialogue.
  */
-export function labelPrompt(input: LabelPromptInput): ChatMessage[] {
+export function labelPrompt(
+  input: LabelPromptInput & { examples?: readonly LabelExample[] },
+  options: LabellerOptions = BASELINE_LABELLER,
+): ChatMessage[] {
+  const update = options.answer === 'update';
+  const examples = input.examples ?? [];
+  const last = input.history[input.history.length - 1];
   const body = [
     'Slots:',
-    ...input.slots.map(slotLine),
+    ...input.slots.map((s) => slotLine(s, options.dontcare)),
     'Dialogue:',
     ...input.history.map((l) => `${l.speaker}: ${l.text}`),
     '',
+    ...(examples.length
+      ? [
+          'Examples from other annotated dialogues (a SYSTEM turn, the USER turn after it, and its update):',
+          ...examples.map(exampleLine),
+          '',
+          `Now the last USER turn of the dialogue above: ${JSON.stringify(last?.text ?? '')}`,
+        ]
+      : []),
     // After the dialogue, which only grows: a local model then reuses the cached prompt prefix.
     `Previous state: ${JSON.stringify(input.previous)}`,
-    'Answer as JSON {"state": {...}}: the previous state plus what the last USER turn adds or changes.',
+    update
+      ? 'Answer as JSON {"update": {...}}: only what the last USER turn adds or changes ({} when nothing).'
+      : 'Answer as JSON {"state": {...}}: the previous state plus what the last USER turn adds or changes.',
   ];
+  let system = update ? UPDATE_SYSTEM_MESSAGE : SYSTEM_MESSAGE;
+  if (options.dontcare === 'stated') {
+    system = update
+      ? `${system}\n${DONTCARE_RULE}`
+      : system.replace(/^- Write "dontcare" only when .*$/m, DONTCARE_RULE);
+  }
+  if (update && !examples.length)
+    system += `\nExample: USER: I need a cheap hotel in the north for 2 nights.\nAnswer: {"update": {"hotel-pricerange": "cheap", "hotel-area": "north", "hotel-type": "hotel", "hotel-bookstay": "2"}}`;
   return [
-    { role: 'system', content: SYSTEM_MESSAGE },
+    { role: 'system', content: system },
     { role: 'user', content: body.join('\n') },
   ];
 }
@@ -97,14 +196,15 @@ export function labelPrompt(input: LabelPromptInput): ChatMessage[] {
  * values); the prompt lists them and the `invalid_value` check drops others. Answers are
  * still validated with the looser `LabelAnswer`, so the checks see whatever a model writes.
  */
-export function labelDecodingSchema(slots: LabelPromptInput['slots']) {
+export function labelDecodingSchema(
+  slots: LabelPromptInput['slots'],
+  answer: LabellerOptions['answer'] = 'state',
+) {
   const names = slots.map((s) => s.slot);
   // Bounded so a grammar-constrained small model cannot ramble until maxTokens.
   const value = z.string().max(80);
-  if (!names.length) return z.object({ state: z.object({}) });
-  return z.object({
-    state: z
-      .partialRecord(z.enum(names as [string, ...string[]]), value)
-      .meta({ maxProperties: names.length }),
-  });
+  const record = names.length
+    ? z.partialRecord(z.enum(names as [string, ...string[]]), value).meta({ maxProperties: names.length })
+    : z.object({});
+  return answer === 'update' ? z.object({ update: record }) : z.object({ state: record });
 }

@@ -8,7 +8,8 @@
  *   "from X", "to Y", "leaving after 10:00", "arriving by 12:30"), every value verbatim;
  * - paraphraser: `count` rewrites that only add a prefix ("Hi, ", "Well, ", …);
  * - labeller: the previous state plus whatever the last USER line says in those phrasings, so a
- *   scripted user turn round-trips exactly (also through the scripted paraphraser);
+ *   scripted user turn round-trips exactly (also through the scripted paraphraser); asked for an
+ *   update (`Answer as JSON {"update": …}`), only the slots whose value that changes;
  * - system: the first allowed action, the first candidate as entity, the first missing slot.
  *
  * Options inject the faults the rule checks must catch.
@@ -285,12 +286,21 @@ function addNoise(
   return out;
 }
 
-function label(messages: ServerChatMessage[], opts: ScriptedRolesOptions): { state: Record<string, string> } {
+/** The answer in the shape asked: the whole state, or (update labeller) what changed. */
+function label(
+  messages: ServerChatMessage[],
+  opts: ScriptedRolesOptions,
+): { state: Record<string, string> } | { update: Record<string, string> } {
+  const wantsUpdate = /^Answer as JSON \{"update"/m.test(String(messages.at(-1)?.content ?? ''));
   const ask = readLabelAsk(messages);
-  if (!ask) return { state: {} };
+  if (!ask) return wantsUpdate ? { update: {} } : { state: {} };
   const found = labelLine(ask.lastUser, ask.slots);
-  const state = { ...ask.previous, ...found };
-  return { state: opts.labellerNoise ? addNoise(state, found, ask, opts.labellerNoise) : state };
+  const merged = { ...ask.previous, ...found };
+  const state = opts.labellerNoise ? addNoise(merged, found, ask, opts.labellerNoise) : merged;
+  if (!wantsUpdate) return { state };
+  return {
+    update: Object.fromEntries(Object.entries(state).filter(([slot, v]) => ask.previous[slot] !== v)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
