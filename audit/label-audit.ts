@@ -11,6 +11,9 @@
  *
  * The labelled slots are those of the dialogue's tracked domains (its services and gold
  * domains), as generation lists the slots of the goal's domains; `slotScope: 'all'` lists all 30.
+ *
+ * The labeller is asked as `labeller` says (`LabellerOptions`, default `DEFAULT_LABELLER`, as
+ * generation); its worked examples come from `retriever`, built over the training split only.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,13 +26,19 @@ import { slotErrors, type SlotErrors } from '../metrics/slot-errors';
 import { canonicalSlot } from '../multiwoz/slots';
 import { TRACKED_DOMAINS, type Dialogue, type DialogueState } from '../multiwoz/types';
 import type { CheckDeps } from '../simulator/checks';
-import { labelSlotsFor, labelTurn } from '../simulator/label-turn';
+import { DEFAULT_LABELLER, labelSlotsFor, labelTurn } from '../simulator/label-turn';
+import type { LabellerOptions } from '../simulator/prompts';
+import type { TurnRetriever } from '../simulator/retrieval';
 import type { CheckFailure, HistoryLine } from '../simulator/types';
 
 /** One audited user turn. */
 export interface AuditedTurn {
-  /** The labeller's answer (slot → value, as written). */
+  /** The labeller's answer (slot → value, as written; update answers merged into the previous state). */
   raw: Record<string, string>;
+  /** The update as written (update answers only). */
+  update?: Record<string, string>;
+  /** Training turns shown as examples (`dialogueId`, user-turn index). */
+  examples?: Array<{ dialogueId: string; turn: number }>;
   /** The state after the checks. */
   state: Record<string, string>;
   failures: CheckFailure[];
@@ -38,6 +47,8 @@ export interface AuditedTurn {
   /** Wall time of the labeller call, ms. */
   ms: number;
   promptTokens: number;
+  /** Prompt tokens actually evaluated (the rest came from a local model's KV cache), when known. */
+  evaluatedPromptTokens?: number;
   completionTokens: number;
 }
 
@@ -74,6 +85,10 @@ export interface RunAuditOptions {
   onDialogue?: (d: AuditedDialogue) => void | Promise<void>;
   /** After each turn (progress display, heartbeats). */
   onProgress?: (p: AuditProgress) => void;
+  /** How the labeller is asked. Default `DEFAULT_LABELLER` (as generation). */
+  labeller?: LabellerOptions;
+  /** Worked examples for `labeller.examples` (training split only); without one, none. */
+  retriever?: TurnRetriever;
   /** Attempts per call on retryable LLM failures (429, 5xx). Default 6. */
   maxAttempts?: number;
   signal?: AbortSignal;
@@ -179,16 +194,24 @@ export async function runLabelAudit(opts: RunAuditOptions): Promise<AuditedDialo
               slots,
               turn,
               systemText,
+              options: opts.labeller ?? DEFAULT_LABELLER,
+              retriever: opts.retriever,
+              dialogueId: d.id,
             }),
           opts.maxAttempts ?? 6,
           opts.signal,
         );
         row = {
           raw: r.raw,
+          ...(r.update ? { update: r.update } : {}),
+          ...(r.examples ? { examples: r.examples } : {}),
           state: r.state,
           failures: r.failures,
           ms: Date.now() - started,
           promptTokens: r.call.usage.promptTokens,
+          ...(r.call.usage.evaluatedPromptTokens !== undefined
+            ? { evaluatedPromptTokens: r.call.usage.evaluatedPromptTokens }
+            : {}),
           completionTokens: r.call.usage.completionTokens,
         };
       } catch (err) {
@@ -262,6 +285,8 @@ export interface AuditReport {
   invalidAnswers: number;
   calls: number;
   promptTokens: number;
+  /** Prompt tokens evaluated (not reused from a KV cache), over the calls that report it. */
+  evaluatedPromptTokens?: number;
   completionTokens: number;
   /** Mean wall seconds per labeller call. */
   secondsPerCall: number;
@@ -287,6 +312,7 @@ export function scoreAudit(
   const turns = audited.flatMap((a) => a.turns);
   for (const f of turns.flatMap((t) => t.failures)) corrections[f.reason] = (corrections[f.reason] ?? 0) + 1;
   const ms = turns.reduce((n, t) => n + t.ms, 0);
+  const evaluated = turns.filter((t) => t.evaluatedPromptTokens !== undefined);
   return {
     convention,
     jga: checked.score.jga,
@@ -298,6 +324,9 @@ export function scoreAudit(
     invalidAnswers: turns.filter((t) => t.invalid).length,
     calls: turns.length,
     promptTokens: turns.reduce((n, t) => n + t.promptTokens, 0),
+    ...(evaluated.length
+      ? { evaluatedPromptTokens: evaluated.reduce((n, t) => n + (t.evaluatedPromptTokens ?? 0), 0) }
+      : {}),
     completionTokens: turns.reduce((n, t) => n + t.completionTokens, 0),
     secondsPerCall: turns.length ? ms / turns.length / 1000 : 0,
   };
