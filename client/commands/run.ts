@@ -10,6 +10,7 @@ import { preflight } from '../../llm/errors';
 import { followPipeline } from '../follow-pipeline';
 import { parseGenerationConfig } from '../generation';
 import { formatMatrix, matrixJson } from '../matrix-view';
+import { checkConfigFiles } from '../config-files';
 import { auditPlanLine, loadPipelineConfig, startPipeline } from '../pipeline';
 import { planMatrix } from '../../training/matrix';
 import { parseOptions } from '../options';
@@ -42,6 +43,9 @@ export function registerRun(program: Command): void {
         raw,
       );
       const config = loadPipelineConfig(opts.config);
+      // Before the dry run's matrix too: a missing or corrupt base model fails here, not at the
+      // first training step minutes into a run.
+      checkConfigFiles(config);
       if (opts.dryRun || opts.json) {
         console.log(opts.json ? JSON.stringify(matrixJson(config)) : formatMatrix(config));
         return;
