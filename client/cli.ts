@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
 import { registerDev } from './commands/dev';
 import { registerImport } from './commands/import';
 import { registerWorker } from './commands/worker';
@@ -32,9 +33,21 @@ registerValidate(program);
 registerAuditLabels(program);
 registerQuality(program);
 
+/**
+ * A failed workflow's own message is only "Workflow execution failed"; what went wrong (a bad
+ * file, a missing run) is the message of its innermost cause, the activity's ApplicationFailure.
+ */
+function failureMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (!(e instanceof WorkflowFailedError)) return e.message;
+  let inner: Error = e;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  return inner === e ? e.message : `${e.message}: ${inner.message}`;
+}
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Known failures print one clear line; the stack is only for DEBUG.
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = failureMessage(e);
   console.error(`dst-synth: ${msg}`);
   if (process.env.DEBUG && e instanceof Error) console.error(e.stack);
   process.exit(1);

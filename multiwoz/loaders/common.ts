@@ -26,12 +26,37 @@ export function zodDetail(error: z.ZodError): string {
   return `${where}: ${issue.message}`;
 }
 
-/** Parse JSON text, turning a syntax error into a `DataFormatError` naming the file. */
+// Where a dialogue begins in each layout's text: a 2.2 `dialogue_id`, an IC-DST record `ID`,
+// a data.json key whose object starts with `goal` or `log`.
+const DIALOGUE_START = /"(?:dialogue_id|ID)"\s*:\s*"([^"]+)"|"([^"]+)"\s*:\s*\{\s*"(?:goal|log)"/g;
+
+/** The dialogue that was being read at `pos`: the last one begun before it. */
+function dialogueAt(text: string, pos: number): string | undefined {
+  let last: string | undefined;
+  for (const m of text.matchAll(DIALOGUE_START)) {
+    if (m.index > pos) break;
+    last = m[1] ?? m[2];
+  }
+  return last && dialogueId(last);
+}
+
+/**
+ * Parse JSON text, turning a syntax error into a `DataFormatError` naming the file and the
+ * dialogue it broke in (a file cut short mid-dialogue names the one it was cut in), so the
+ * user knows which download or edit to redo.
+ */
 export function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new DataFormatError(file, 'JSON', (err as Error).message);
+    const message = (err as Error).message;
+    // V8 gives `at position N` for a bad token, nothing for text that ends too early.
+    const at = /at position (\d+)/.exec(message);
+    const id = dialogueAt(text, at ? Number(at[1]) : text.length);
+    if (!id) throw new DataFormatError(file, 'JSON', message);
+    const cut =
+      !at || /end of JSON|Unterminated/i.test(message) ? ' (the file ends inside it: cut short?)' : '';
+    throw new DataFormatError(file, `dialogue ${id}`, `invalid JSON${cut}: ${message}`);
   }
 }
 
