@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { LlmFailureType } from './errors';
+import { LlmFailureType, LlmOutputTruncatedError, toTemporalFailure } from './errors';
 import { createLocalLlamaClient } from './local';
 import { LocalModelMissingError, resolveLocalModel } from './local-model';
 import { createOpenAiClient, DEFAULT_OPENAI_BASE_URL } from './openai';
@@ -98,6 +98,19 @@ function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
+ * The local client's errors are plain (it has no transport errors to map), and a plain error
+ * thrown by an activity is retryable: a truncated answer must reach Temporal as the
+ * non-retryable failure that says to raise `maxTokens` (the OpenAI client maps it itself).
+ * Exported for tests.
+ */
+export function truncationIsFatal(client: LlmClient): LlmClient {
+  const fatal = (err: unknown): never => {
+    throw err instanceof LlmOutputTruncatedError ? toTemporalFailure(err, { model: client.model }) : err;
+  };
+  return { ...client, structured: (req) => client.structured(req).catch(fatal) };
+}
+
+/**
  * Builds the client for a config. Secrets and the endpoint come from `env`: `OPENAI_API_KEY`
  * (required for provider openai) and `OPENAI_BASE_URL` (used when the config has no `baseURL`).
  * For local, `DST_SYNTH_LOCAL_MODEL` is honoured through `resolveLocalModel`.
@@ -113,13 +126,15 @@ export function createLlmClient(config: LlmConfigInput, env: NodeJS.ProcessEnv =
       if (err instanceof LocalModelMissingError) throw configFailure(err.message);
       throw err;
     }
-    return createLocalLlamaClient({
-      modelPath,
-      temperature: c.temperature,
-      maxTokens: c.maxTokens,
-      contextSize: c.contextSize,
-      threads: c.threads ?? threadsFromEnv(env),
-    });
+    return truncationIsFatal(
+      createLocalLlamaClient({
+        modelPath,
+        temperature: c.temperature,
+        maxTokens: c.maxTokens,
+        contextSize: c.contextSize,
+        threads: c.threads ?? threadsFromEnv(env),
+      }),
+    );
   }
   const model = c.model ?? '';
   const apiKey = env.OPENAI_API_KEY?.trim();

@@ -22,6 +22,8 @@ export const LlmFailureType = {
   ModelNotFound: 'LlmModelNotFound',
   Quota: 'LlmQuota',
   InvalidOutput: 'LlmInvalidOutput',
+  /** A JSON answer cut off by the completion-token limit: raise `maxTokens`, then retry. */
+  OutputTruncated: 'LlmOutputTruncated',
   /** Bad or incomplete LLM configuration (missing key, no model): fix the config, then restart. */
   Config: 'LlmConfig',
   Unknown: 'LlmError',
@@ -46,6 +48,35 @@ export class InvalidLlmOutputError extends Error {
     readonly calls = 2,
   ) {
     super(`the LLM gave no valid JSON answer after 2 attempts: ${reason}`);
+  }
+}
+
+/**
+ * The model's JSON answer was cut off by the completion-token limit (`finish_reason: "length"`)
+ * before it was complete, as openai-node's `LengthFinishReasonError`. Not an
+ * `InvalidLlmOutputError`: the model did not answer badly, the limit is too low for the answer,
+ * so asking again (the correction retry, or a Temporal retry) is cut at the same place.
+ * `toTemporalFailure` makes it non-retryable (`LlmFailureType.OutputTruncated`).
+ */
+export class LlmOutputTruncatedError extends Error {
+  override readonly name = 'LlmOutputTruncatedError';
+  constructor(
+    /** The request's completion-token limit; undefined when the client's default applied. */
+    readonly maxTokens: number | undefined,
+    /** Usage of the calls made (the truncated one included). */
+    readonly usage: Usage,
+    readonly costUsd: number,
+    /** The truncated answer, for logs. */
+    readonly lastText: string,
+    /** Model calls spent. */
+    readonly calls = 1,
+  ) {
+    const limit = maxTokens === undefined ? 'its maxTokens limit' : `maxTokens = ${maxTokens}`;
+    super(
+      `the LLM's JSON answer was cut off at ${limit} (${usage.completionTokens} completion tokens, ` +
+        'finish_reason "length"): raise "maxTokens" in the LLM config ' +
+        '(the run config\'s "generation.llm.maxTokens"; default 512)',
+    );
   }
 }
 
@@ -139,6 +170,10 @@ export function toTemporalFailure(err: unknown, ctx: FailureContext = {}): Appli
   const secrets = ctx.secrets ?? [];
   if (err instanceof InvalidLlmOutputError) {
     return failure(redact(err.message, secrets), LlmFailureType.InvalidOutput, true, { usage: err.usage });
+  }
+  if (err instanceof LlmOutputTruncatedError) {
+    const details = { usage: err.usage, maxTokens: err.maxTokens ?? null };
+    return failure(redact(err.message, secrets), LlmFailureType.OutputTruncated, false, details);
   }
   if (err instanceof APIUserAbortError) {
     return failure(`the LLM request to ${url} was aborted`, LlmFailureType.Unknown, false, {});

@@ -10,6 +10,7 @@ export {
 export {
   InvalidLlmOutputError,
   LlmFailureType,
+  LlmOutputTruncatedError,
   preflight,
   retryAfterMs,
   toTemporalFailure,

@@ -1,6 +1,6 @@
 /** JSON answers shared by both clients: schema export, tolerant parsing, validate-and-retry-once. */
 import { z } from 'zod';
-import { InvalidLlmOutputError } from './errors';
+import { InvalidLlmOutputError, LlmOutputTruncatedError } from './errors';
 import { addUsage } from './usage';
 import type { ChatMessage, ChatResult, StructuredRequest, StructuredResult } from './types';
 
@@ -66,6 +66,8 @@ export function validateAnswer<T>(
  * The shared structured-output loop: one call, validation, and on failure one more call with the
  * bad answer and the validation error appended (models fix their own mistakes well when told
  * what was wrong). Usage of both calls is summed; a second failure throws `InvalidLlmOutputError`.
+ * An invalid answer that stopped at the token limit (`finishReason: 'length'`) throws
+ * `LlmOutputTruncatedError` at once: the correction would be cut off at the same limit.
  */
 export async function runStructured<T>(
   req: StructuredRequest<T>,
@@ -74,6 +76,9 @@ export async function runStructured<T>(
   const first = await call(req.messages);
   const v1 = validateAnswer(req.schema, first.text);
   if (v1.ok) return { ...first, value: v1.value, calls: 1 };
+  if (first.finishReason === 'length') {
+    throw new LlmOutputTruncatedError(req.maxTokens, first.usage, first.costUsd, first.text);
+  }
   const retry: ChatMessage[] = [
     ...req.messages,
     { role: 'assistant', content: first.text },
@@ -87,5 +92,8 @@ export async function runStructured<T>(
   const costUsd = first.costUsd + second.costUsd;
   const v2 = validateAnswer(req.schema, second.text);
   if (v2.ok) return { ...second, usage, costUsd, value: v2.value, calls: 2 };
+  if (second.finishReason === 'length') {
+    throw new LlmOutputTruncatedError(req.maxTokens, usage, costUsd, second.text, 2);
+  }
   throw new InvalidLlmOutputError(v2.reason, usage, costUsd, second.text);
 }

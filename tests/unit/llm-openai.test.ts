@@ -127,6 +127,16 @@ describe('openai client over loopback HTTP', () => {
     expect(server.requests[1]!.messages![2]!.content).toMatch(/area/);
   });
 
+  test('structured: an answer cut off at max_tokens fails for good, after one call, saying to raise maxTokens', async () => {
+    server.setResponder(() => ({ area: 'north', stars: 4, note: 'a long answer '.repeat(20) }));
+    const f = await failureOf(() =>
+      client().structured({ role: 'labeller', messages: ask, schema: Slots, schemaName: 's', maxTokens: 5 }),
+    );
+    expect(f).toMatchObject({ type: LlmFailureType.OutputTruncated, nonRetryable: true });
+    expect(f.message).toMatch(/cut off at maxTokens = 5 .*raise "maxTokens"/);
+    expect(server.requests).toHaveLength(1);
+  });
+
   test('structured: invalid twice throws InvalidLlmOutputError carrying the usage of both calls', async () => {
     server.malformedJson({ times: 2 });
     const err = await client({ prices: { promptPerMTok: 1, completionPerMTok: 1 } })
