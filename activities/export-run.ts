@@ -11,14 +11,18 @@
  * order is goal index, then attempt; nothing time-dependent is written, so exporting the
  * same run twice gives the same bytes.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdirSync, type WriteStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { dialogues, generationAttempts, generationGoals, runs } from '../db/schema';
-import { openExportStream } from '../multiwoz/export-stream';
+import { generationRunOf } from '../db/generation-run';
+import { dialogues, generationAttempts, generationGoals } from '../db/schema';
+import { openExportStream, openFile, write, writingTo } from '../multiwoz/export-stream';
+
+/** Moved to `db/generation-run.ts`; re-exported for callers of this module. */
+export { generationRunOf };
 
 /** Goals read per query. */
 export const EXPORT_PAGE = 500;
@@ -39,26 +43,55 @@ export interface ExportSummary {
   turns: number;
 }
 
-/** The generation run behind `runId`: itself, or a pipeline's `<id>-generate`. */
-export async function generationRunOf(db: Db, runId: string): Promise<string> {
-  const [run] = await db.select({ kind: runs.kind }).from(runs).where(eq(runs.id, runId));
-  if (!run) throw new Error(`no run ${runId} in the database`);
-  if (run.kind === 'generate') return runId;
-  if (run.kind === 'pipeline') return generationRunOf(db, `${runId}-generate`);
-  throw new Error(`run ${runId} is a ${run.kind} run: export takes a generation or pipeline run`);
+const line = (out: WriteStream, v: unknown) => write(out, `${JSON.stringify(v)}\n`);
+
+/**
+ * A failed write as one line to act on: where, which file, and for a full disk what to do
+ * (the next export overwrites every file, so a rerun once there is room completes).
+ */
+export class ExportWriteError extends Error {
+  override readonly name = 'ExportWriteError';
+  constructor(outDir: string, cause: unknown) {
+    const e = cause as NodeJS.ErrnoException;
+    const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
+    const what = full ? `no space left on device (${e.code})` : `${e.message}${e.code ? ` (${e.code})` : ''}`;
+    super(
+      `export to ${outDir} failed: ${what}${e.path ? ` writing ${e.path}` : ''}${full ? '; free space and run it again' : ''}`,
+      { cause },
+    );
+  }
 }
 
-const line = (out: WriteStream, v: unknown) =>
-  new Promise<void>((r) => (out.write(`${JSON.stringify(v)}\n`) ? r() : out.once('drain', () => r())));
+const isFsError = (e: unknown) =>
+  !!e && typeof e === 'object' && 'syscall' in e && typeof (e as { code?: unknown }).code === 'string';
 
 const count = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
-/** Writes the export of `runId` under `outDir`; `onProgress(goalsDone, goalsTotal)` per page. */
+type ExportOptions = { onProgress?: (done: number, total: number) => void; pageSize?: number };
+
+/**
+ * Writes the export of `runId` under `outDir`; `onProgress(goalsDone, goalsTotal)` per page.
+ * `summary.json` is written last and removed first, so it is there only when this export
+ * completed; a failed write (a full disk) throws `ExportWriteError` naming the file.
+ */
 export async function exportRun(
   db: Db,
   runId: string,
   outDir: string,
-  opts: { onProgress?: (done: number, total: number) => void; pageSize?: number } = {},
+  opts: ExportOptions = {},
+): Promise<{ summary: ExportSummary; files: string[] }> {
+  try {
+    return await writeRun(db, runId, outDir, opts);
+  } catch (e) {
+    throw isFsError(e) ? new ExportWriteError(outDir, e) : e;
+  }
+}
+
+async function writeRun(
+  db: Db,
+  runId: string,
+  outDir: string,
+  opts: ExportOptions,
 ): Promise<{ summary: ExportSummary; files: string[] }> {
   const { onProgress, pageSize = EXPORT_PAGE } = opts;
   const gen = await generationRunOf(db, runId);
@@ -68,8 +101,11 @@ export async function exportRun(
     .where(eq(generationGoals.runId, gen));
   const total = t?.n ?? 0;
   mkdirSync(outDir, { recursive: true });
+  // An earlier export's summary would mark a half-written one as complete.
+  const summary = path.join(outDir, 'summary.json');
+  await rm(summary, { force: true });
   const dialogueFiles = await openExportStream(outDir);
-  const open = (name: string) => createWriteStream(path.join(outDir, name));
+  const open = (name: string) => openFile(path.join(outDir, name));
   const [acc, rej, goalsOut] = [open('accepted.jsonl'), open('rejected.jsonl'), open('goals.jsonl')];
   const s: ExportSummary = {
     run: gen,
@@ -171,13 +207,12 @@ export async function exportRun(
   const files = await dialogueFiles.close();
   for (const out of [acc, rej, goalsOut]) {
     out.end();
-    await finished(out);
+    await writingTo(String(out.path), () => finished(out));
   }
   s.usage.costUsd = Number(s.usage.costUsd.toFixed(6));
   s.reasons = sorted(s.reasons);
   s.corrections = sorted(s.corrections);
-  const summary = path.join(outDir, 'summary.json');
-  await writeFile(summary, `${JSON.stringify(s, null, 2)}\n`);
+  await writingTo(summary, () => writeFile(summary, `${JSON.stringify(s, null, 2)}\n`));
   const jsonl = ['accepted.jsonl', 'rejected.jsonl', 'goals.jsonl'].map((f) => path.join(outDir, f));
   return { summary: s, files: [...files, ...jsonl, summary] };
 }

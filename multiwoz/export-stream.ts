@@ -14,8 +14,47 @@ import type { Dialogue } from './types';
 
 const CHUNK_FILE = /^dialogues_\d+\.json$/;
 
-async function write(out: WriteStream, text: string): Promise<void> {
-  if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
+/** An fs error with the file it happened in (stream write errors name none). */
+export function inFile(e: unknown, file: string): unknown {
+  if (e && typeof e === 'object' && !('path' in e && e.path)) Object.assign(e, { path: file });
+  return e;
+}
+
+/** Runs `fn` (writing `file`), naming `file` in its error. */
+export async function writingTo<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw inFile(e, file);
+  }
+}
+
+/**
+ * A write stream of `file` whose failure (a full disk) rejects the next `write` or
+ * `finished` with the file named, instead of crashing the process with an unhandled 'error'
+ * event or waiting forever for a 'drain' that never comes.
+ */
+export function openFile(file: string): WriteStream {
+  const out = createWriteStream(file);
+  out.on('error', (e) => inFile(e, file));
+  return out;
+}
+
+/** Writes `text`, waiting for the buffer to drain; rejects once the stream has failed. */
+export function write(out: WriteStream, text: string): Promise<void> {
+  if (out.errored) return Promise.reject(out.errored);
+  if (out.write(text)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (e?: Error) => {
+      out.off('drain', drained);
+      out.off('error', done);
+      if (e) reject(e);
+      else resolve();
+    };
+    const drained = () => done();
+    out.once('drain', drained);
+    out.once('error', done);
+  });
 }
 
 export interface ExportStream {
@@ -36,13 +75,13 @@ export async function openExportStream(outDir: string): Promise<ExportStream> {
   let chunks = 0;
   let entries = 0;
   const dataJson = path.join(outDir, 'data.json');
-  const data = createWriteStream(dataJson);
+  const data = openFile(dataJson);
 
   const flush = async () => {
     if (!chunk.length) return;
     const name = `dialogues_${String(++chunks).padStart(3, '0')}.json`;
     const file = path.join(dir, name);
-    await writeFile(file, `${JSON.stringify(toMultiwoz22(chunk), null, 2)}\n`);
+    await writingTo(file, () => writeFile(file, `${JSON.stringify(toMultiwoz22(chunk), null, 2)}\n`));
     files.push(file);
     chunk = [];
   };
@@ -58,11 +97,11 @@ export async function openExportStream(outDir: string): Promise<ExportStream> {
     async close() {
       await flush();
       data.end(entries ? '\n}\n' : '{}\n');
-      await finished(data);
+      await writingTo(dataJson, () => finished(data));
       const schema = path.join(root, 'schema.json');
-      await copyFile(path.join(multiwozDir(), '2.2/schema.json'), schema);
+      await writingTo(schema, () => copyFile(path.join(multiwozDir(), '2.2/schema.json'), schema));
       const lists = ['testListFile.json', 'valListFile.json'].map((f) => path.join(outDir, f));
-      for (const f of lists) await writeFile(f, '');
+      for (const f of lists) await writingTo(f, () => writeFile(f, ''));
       return [...files, schema, dataJson, ...lists];
     },
   };
