@@ -70,6 +70,11 @@ const YES_NO_SLOTS: ReadonlySet<string> = new Set(['hotel-parking', 'hotel-inter
 const YES_FORMS: ReadonlySet<string> = new Set(['free', 'free parking', 'free internet', 'free wifi', 'y']);
 const NO_FORMS: ReadonlySet<string> = new Set(['n']);
 
+// Process-wide caches of pure functions of read-only data, so safe to share: the number-word
+// table of a `mapping.pair` (the MultiWOZ release's file, never written by dst-synth), and below
+// the memo of `normaliseTradeValue`, a pure function of (slot, value) and that table. The
+// default table is the one of the first `multiwozDir()` seen: every MultiWOZ copy ships the
+// same `mapping.pair`, so a changed MULTIWOZ_DIR cannot change a result.
 const numberWordCache = new Map<string, ReadonlyMap<string, string>>();
 
 /**

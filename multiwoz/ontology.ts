@@ -125,7 +125,11 @@ function buildSlot(slot: string, sources: ReadonlyArray<readonly string[] | unde
   return { surface, keys };
 }
 
-// Loaded ontologies by folder and version; the sources never change during a run.
+// Loaded ontologies by resolved folder and version. Process-wide on purpose, and safe: the
+// sources are the MultiWOZ release's schema and ontology files (read-only data, never written by
+// dst-synth), the key is their absolute folder, and an `Ontology` answers from maps built once
+// by `buildOntology` (nothing changes them; `values()` hands out copies), so every caller of one
+// folder may share it. A test with other slots passes another folder. Activities get it through `GenerationResources.ontology()`.
 const cache = new Map<string, Ontology>();
 
 /**

@@ -533,7 +533,12 @@ function timePredicate(slot: 'train-leaveat' | 'train-arriveby', alternatives: s
 }
 
 // Parsed databases by resolved folder: loading the train table costs ~30 ms and every
-// simulated turn queries it.
+// simulated turn queries it. Process-wide on purpose, and safe: the key is the resolved `db/`
+// folder, whose files are the MultiWOZ release's (read-only data, never written by dst-synth),
+// and a `VenueDb` holds only frozen records and no per-caller state (draws take the caller's
+// `random`), so sharing one between activities, runs and tests cannot leak anything. A test
+// that wants other venues passes another folder. Activities get it through
+// `GenerationResources.venues()`.
 const cache = new Map<string, VenueDb>();
 
 /**
