@@ -13,6 +13,7 @@ import type { Dialogue } from '../multiwoz/types';
 import { writeExamples } from '../training/examples';
 import { replaceDomain, sampleK } from '../training/variants';
 import type { AssembleInput, AssembledFile } from './pipeline-types';
+import { FAILURE } from '../common/failure-types';
 
 async function loadReal(db: Db, dataset: string, split: string): Promise<Dialogue[]> {
   const rows = await db
@@ -83,7 +84,7 @@ export function createAssembleActivities(deps: { db: Db }) {
         if (!c?.n)
           throw ApplicationFailure.nonRetryable(
             `no ${r.dataset}/${r.split} dialogues in the database: import them first`,
-            'NoRealData',
+            FAILURE.NO_REAL_DATA,
           );
       }
       const generated = await loadGenerated(db, input.generationRunId);

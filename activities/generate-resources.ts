@@ -3,17 +3,18 @@
  * ontology, training dialogues with their reveal rates, and one budgeted LLM client per
  * LLM config.
  */
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createLlmClient, type LlmConfigInput } from '../llm/config';
 import { createBudget, withBudget, type Budget, type BudgetOptions } from '../llm/limiter';
 import type { LlmClient } from '../llm/types';
 import { loadDataset } from '../multiwoz/loaders';
 import { loadOntology, type Ontology } from '../multiwoz/ontology';
-import { multiwozDir } from '../multiwoz/paths';
+import { defaultTrainSource } from '../multiwoz/paths';
 import type { Dialogue } from '../multiwoz/types';
 import { loadVenueDb, type VenueDb } from '../multiwoz/venues';
 import { estimateRevealStats, type RevealStats } from '../simulator/reveal';
+import { buildTurnRetriever, heldOutIds, type TurnRetriever } from '../simulator/retrieval';
+import { FAILURE } from '../common/failure-types';
 
 export interface TrainingData {
   dialogues: Dialogue[];
@@ -24,6 +25,8 @@ export interface GenerationResources {
   venues(): VenueDb;
   ontology(): Ontology;
   training(source?: string): Promise<TrainingData>;
+  /** The labeller's example retriever over the training split of `source` (built once per source). */
+  retriever(source?: string): Promise<TurnRetriever>;
   /** The client for a config, within this worker's budget for `budgetKey` (a run id). */
   llm(config: LlmConfigInput, budgetKey: string, budget: BudgetOptions): LlmClient;
   close(): Promise<void>;
@@ -36,18 +39,17 @@ export interface ResourceOptions {
   workerBudget?: BudgetOptions;
 }
 
-export const defaultTrainSource = () => path.join(multiwozDir(), '2.1/train-dev-test.star-tsv.zip');
-
 export function createGenerationResources(opts: ResourceOptions = {}): GenerationResources {
   let venues: VenueDb | undefined;
   let ontology: Ontology | undefined;
   const training = new Map<string, Promise<TrainingData>>();
+  const retrievers = new Map<string, Promise<TurnRetriever>>();
   const clients = new Map<string, LlmClient>();
   const budgets = new Map<string, Budget>();
   const workerBudget =
     opts.workerBudget?.rpm || opts.workerBudget?.tpm ? createBudget(opts.workerBudget) : undefined;
   const create = opts.createLlm ?? ((c: LlmConfigInput) => createLlmClient(c));
-  return {
+  const resources: GenerationResources = {
     venues: () => (venues ??= loadVenueDb()),
     ontology: () => (ontology ??= loadOntology()),
     training(source = defaultTrainSource()) {
@@ -63,9 +65,20 @@ export function createGenerationResources(opts: ResourceOptions = {}): Generatio
       return t.catch((e: unknown) => {
         throw ApplicationFailure.nonRetryable(
           `training dialogues ${source}: ${(e as Error).message}`,
-          'InvalidDataset',
+          FAILURE.INVALID_DATASET,
         );
       });
+    },
+    retriever(source = defaultTrainSource()) {
+      let r = retrievers.get(source);
+      if (!r) {
+        r = Promise.all([resources.training(source), heldOutIds()]).then(([t, held]) =>
+          buildTurnRetriever(t.dialogues, { split: 'train', excludeIds: held }),
+        );
+        r.catch(() => retrievers.delete(source));
+        retrievers.set(source, r);
+      }
+      return r;
     },
     llm(config, budgetKey, budget) {
       const key = JSON.stringify(config);
@@ -89,4 +102,5 @@ export function createGenerationResources(opts: ResourceOptions = {}): Generatio
       clients.clear();
     },
   };
+  return resources;
 }

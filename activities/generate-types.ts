@@ -4,9 +4,11 @@
  * helper): workflows import this file, so it must pull in no Node or LLM code.
  */
 import type { Reason } from '../simulator/types';
-import type { GenerationConfig } from './generate-config';
+import type { GenerationConfig } from '../pipeline/generation-config';
+import type { GenerationTotals } from '../pipeline/generation-totals';
 
-export type { GenerationConfig, GenerationConfigInput } from './generate-config';
+export type { GenerationConfig, GenerationConfigInput } from '../pipeline/generation-config';
+export { addTotals, emptyTotals, type GenerationTotals } from '../pipeline/generation-totals';
 
 export interface GenerationInput {
   /** Run id (also the workflow id of the first execution). */
@@ -25,45 +27,6 @@ export interface GenerationState {
   concurrency: number;
   /** Continue-as-new generations so far (for the UI). */
   generation: number;
-}
-
-/** Counts summed over finished goals. */
-export interface GenerationTotals {
-  done: number;
-  accepted: number;
-  rejected: number;
-  /** Rejected goals by the reason of their last attempt. */
-  reasons: Partial<Record<Reason, number>>;
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
-
-export const emptyTotals = (): GenerationTotals => ({
-  done: 0,
-  accepted: 0,
-  rejected: 0,
-  reasons: {},
-  calls: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-  costUsd: 0,
-});
-
-/** Adds `r` into `t`. */
-export function addTotals(t: GenerationTotals, r: GenerationTotals): void {
-  t.done += r.done;
-  t.accepted += r.accepted;
-  t.rejected += r.rejected;
-  for (const [k, v] of Object.entries(r.reasons)) {
-    const key = k as keyof GenerationTotals['reasons'];
-    t.reasons[key] = (t.reasons[key] ?? 0) + (v ?? 0);
-  }
-  t.calls += r.calls;
-  t.promptTokens += r.promptTokens;
-  t.completionTokens += r.completionTokens;
-  t.costUsd += r.costUsd;
 }
 
 export interface BatchInput {

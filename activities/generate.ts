@@ -28,7 +28,7 @@ import { STEP, type Session } from '../simulator/session';
 import type { DialogueOutcome } from '../simulator/types';
 import type { GenerationResources } from './generate-resources';
 import { retryWhileDisconnected } from './pg-retry';
-import { GenerationConfigSchema } from './generate-config';
+import { GenerationConfigSchema } from '../pipeline/generation-config';
 import {
   GOAL_OUTCOME,
   type DialogueResult,
@@ -40,6 +40,7 @@ import {
   type SimulateDialogueInput,
   type StartRunInput,
 } from './generate-types';
+import { FAILURE } from '../common/failure-types';
 
 export interface GenerationActivityDeps {
   db: Db;
@@ -52,9 +53,6 @@ export interface GenerationActivityDeps {
    */
   sessionDb?: Db;
 }
-
-/** Failure types the generation workflows must not retry. */
-export const GENERATION_FAILURE = { NO_RUN: 'NoSuchRun', NO_GOAL: 'NoSuchGoal' } as const;
 
 /**
  * Heartbeat period: a fifth of the activity's heartbeat timeout, at most 2 s. The timer runs
@@ -70,7 +68,7 @@ export function createGenerationActivities(deps: GenerationActivityDeps) {
 
   async function config(runId: string): Promise<GenerationConfig> {
     const [row] = await db.select({ config: runs.config }).from(runs).where(eq(runs.id, runId));
-    if (!row) throw ApplicationFailure.nonRetryable(`no generation run ${runId}`, GENERATION_FAILURE.NO_RUN);
+    if (!row) throw ApplicationFailure.nonRetryable(`no generation run ${runId}`, FAILURE.NO_SUCH_RUN);
     return GenerationConfigSchema.parse(row.config);
   }
 
@@ -172,10 +170,7 @@ async function loadGoal(db: Db, runId: string, goalIndex: number) {
     .from(generationGoals)
     .where(and(eq(generationGoals.runId, runId), eq(generationGoals.goalIndex, goalIndex)));
   if (!row)
-    throw ApplicationFailure.nonRetryable(
-      `run ${runId} has no goal ${goalIndex}`,
-      GENERATION_FAILURE.NO_GOAL,
-    );
+    throw ApplicationFailure.nonRetryable(`run ${runId} has no goal ${goalIndex}`, FAILURE.NO_SUCH_GOAL);
   return row;
 }
 
@@ -214,8 +209,9 @@ async function simulateOne(
     db: resources.venues(),
     ontology: resources.ontology(),
     stats: train.stats,
+    ...(c.labeller.examples > 0 ? { retriever: await resources.retriever(c.train) } : {}),
   };
-  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts };
+  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts, labeller: c.labeller };
   let progress = { attempt: goalRow.attempts + 1, steps: 0 };
   const beat = () => ctx.heartbeat(progress);
   const timer = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));

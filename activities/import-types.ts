@@ -1,4 +1,7 @@
 import type { Dataset, Split } from '../multiwoz/types';
+import type { ImportProgress } from '../pipeline/import-progress';
+
+export { IMPORT_PHASE, type ImportPhase, type ImportProgress } from '../pipeline/import-progress';
 
 /** Input of the import workflow and its activities: only names and paths, never data. */
 export interface ImportInput {
@@ -41,21 +44,4 @@ export interface ImportBatchResult {
 export interface FinishImportInput {
   runId: string;
   summary: ImportProgress;
-}
-
-export const IMPORT_PHASE = {
-  PLANNING: 'planning',
-  IMPORTING: 'importing',
-  DONE: 'done',
-} as const;
-export type ImportPhase = (typeof IMPORT_PHASE)[keyof typeof IMPORT_PHASE];
-
-/** What the `progress` query returns. */
-export interface ImportProgress {
-  phase: ImportPhase;
-  total: number;
-  done: number;
-  inserted: number;
-  skipped: number;
-  datasetVersion?: string;
 }

@@ -16,18 +16,13 @@ import type {
   PlanImportInput,
 } from './import-types';
 import { contentVersion, isUrl } from './source';
+import { FAILURE } from '../common/failure-types';
 
 export interface ImportActivityDeps {
   db: Db;
   /** Folder where URL sources are downloaded (kept, so a retry resumes). */
   downloadDir: string;
 }
-
-/** Failure types the import workflow must not retry. */
-export const IMPORT_FAILURE = {
-  INVALID_DATASET: 'InvalidDataset',
-  SOURCE_UNAVAILABLE: 'SourceUnavailable',
-} as const;
 
 /** Activities of the import workflow; a worker keeps one parsed copy of each source. */
 export function createImportActivities(deps: ImportActivityDeps) {
@@ -42,7 +37,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
       p.catch(() => parsed.delete(key));
     }
     return p.catch((e: unknown) => {
-      throw ApplicationFailure.nonRetryable(errorMessage(e), IMPORT_FAILURE.INVALID_DATASET);
+      throw ApplicationFailure.nonRetryable(errorMessage(e), FAILURE.INVALID_DATASET);
     });
   }
 
@@ -52,7 +47,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
         ? await fetchSource(input.source, deps.downloadDir)
         : input.source;
       const datasetVersion = await contentVersion(localSource).catch((e: unknown) => {
-        throw ApplicationFailure.nonRetryable(errorMessage(e), IMPORT_FAILURE.INVALID_DATASET);
+        throw ApplicationFailure.nonRetryable(errorMessage(e), FAILURE.INVALID_DATASET);
       });
       const total = (await load(input.dataset, localSource, input.split)).length;
       const config = { dataset: input.dataset, source: input.source, split: input.split, datasetVersion };
@@ -111,7 +106,7 @@ async function fetchSource(url: string, downloadDir: string): Promise<string> {
   try {
     await downloadFile({ url, dest, onProgress: ({ done }) => heartbeat({ downloaded: done }) });
   } catch (e) {
-    throw ApplicationFailure.nonRetryable(errorMessage(e), IMPORT_FAILURE.SOURCE_UNAVAILABLE);
+    throw ApplicationFailure.nonRetryable(errorMessage(e), FAILURE.SOURCE_UNAVAILABLE);
   }
   return dest;
 }

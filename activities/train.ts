@@ -19,14 +19,10 @@ import {
 } from '../training/devices';
 import { runTrainer, trainerFlags, type TrainerEvent, type TrainerRun } from '../training/trainer-process';
 import type { FineTuneInput, FineTuneResult, PredictInput } from './pipeline-types';
+import { TRAINER_FAILURE } from '../common/failure-types';
 
-export const TRAINER_FAILURE = {
-  CONFIG: 'TrainerConfig',
-  OOM: 'TrainerOutOfMemory',
-  DISK_FULL: 'TrainerDiskFull',
-  CRASH: 'TrainerCrashed',
-  STALLED: 'TrainerStalled',
-} as const;
+/** Re-exported for callers that match trainer failures (tests, the console). */
+export { TRAINER_FAILURE };
 
 function failureOf(run: TrainerRun, what: string): Error {
   const err = [...run.events].reverse().find((e) => e.event === 'error');

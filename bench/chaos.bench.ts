@@ -17,7 +17,7 @@ import { runMigrations } from '../db/migrate';
 import { freePort } from '../infra/ports';
 import { startEmbeddedPostgres, type RunningPostgres } from '../infra/postgres';
 import { startTemporalDevServer, type RunningDevServer } from '../infra/temporal';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 import { createRng } from '../simulator/rng';
 import { spawnCli, type CliProcess } from '../tests/helpers/cli';
 import { answeredPerGoal, goalsInDb, runFacts } from '../tests/helpers/generation';

@@ -24,7 +24,7 @@ import { runMigrations } from '../db/migrate';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { temporalCliPath } from '../infra/temporal-bin';
 import { createLlmClient } from '../llm/config';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 import { sampleGoals } from '../simulator/goals';
 import { simulateLocally } from '../simulator/run-local';
 import { bundleWorkflows, createWorkers } from '../worker';

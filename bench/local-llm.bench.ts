@@ -20,7 +20,7 @@ import { loadDataset } from '../multiwoz/loaders';
 import { loadOntology } from '../multiwoz/ontology';
 import { multiwozDir } from '../multiwoz/paths';
 import { loadVenueDb } from '../multiwoz/venues';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 import { sampleGoals } from '../simulator/goals';
 import { estimateRevealStats } from '../simulator/reveal';
 import { formatRoleTable } from '../simulator/role-usage';

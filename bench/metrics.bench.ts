@@ -16,7 +16,7 @@ import { loadDataset } from '../multiwoz/loaders';
 import { multiwozDir } from '../multiwoz/paths';
 import { TRACKED_SLOTS } from '../multiwoz/slots';
 import type { Dialogue } from '../multiwoz/types';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 
 function cpuMs<T>(fn: () => T): { ms: number; result: T } {
   const t0 = process.cpuUsage();

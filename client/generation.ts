@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { GenerationConfigSchema } from '../activities/generate-config';
+import { GenerationConfigSchema } from '../pipeline/generation-config';
 import {
   addTotals,
   emptyTotals,

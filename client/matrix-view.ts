@@ -8,14 +8,14 @@
  * (`OFFICIAL_SPLIT_DIALOGUES`); the sizes actually assembled are in the run report's
  * "Training files" table.
  */
-import type { PipelineConfig } from '../activities/pipeline-config';
+import type { PipelineConfig } from '../pipeline/config';
 import {
   EXPERIMENT_KIND,
   OFFICIAL_SPLIT_DIALOGUES,
-  planMatrix,
   type MatrixPlan,
   type PlannedSet,
-} from '../training/matrix';
+} from '../pipeline/experiments';
+import { planMatrix } from '../training/matrix';
 
 export const SIZES_FROM =
   'sizes from the config (generation.goals, data.realLimit/testLimit, k) and the official split sizes ' +

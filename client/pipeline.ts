@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { PipelineConfigSchema, type PipelineConfig } from '../activities/pipeline-config';
+import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/config';
 import { multiwozDir } from '../multiwoz/paths';
 import { pipelineWorkflow } from '../workflows/pipeline';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/task-queues';

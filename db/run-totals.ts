@@ -3,7 +3,7 @@
  * workflow's restart totals (`runTotals` activity) and the report, so both count alike.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { emptyTotals, type GenerationTotals } from '../activities/generate-types';
+import { emptyTotals, type GenerationTotals } from '../pipeline/generation-totals';
 import type { Db } from './client';
 import { GOAL_STATUS, generationGoals } from './schema';
 

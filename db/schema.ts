@@ -11,9 +11,10 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { GenerationConfig, GenerationTotals } from '../activities/generate-types';
-import type { ImportProgress } from '../activities/import-types';
-import type { PipelineConfig } from '../activities/pipeline-config';
+import type { PipelineConfig } from '../pipeline/config';
+import type { GenerationConfig } from '../pipeline/generation-config';
+import type { GenerationTotals } from '../pipeline/generation-totals';
+import type { ImportProgress } from '../pipeline/import-progress';
 import type { ScoreReport } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
 import type { Goal } from '../simulator/goal-types';

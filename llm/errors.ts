@@ -7,27 +7,11 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { LLM_FAILURE } from '../common/failure-types';
 import type { LlmClient, Usage } from './types';
 
-/** `ApplicationFailure.type` values; list the non-retryable ones in retry policies if you like. */
-export const LlmFailureType = {
-  RateLimited: 'LlmRateLimited',
-  ServerError: 'LlmServerError',
-  Timeout: 'LlmTimeout',
-  Connection: 'LlmConnection',
-  BadRequest: 'LlmBadRequest',
-  ContextLength: 'LlmContextLength',
-  Auth: 'LlmAuth',
-  Forbidden: 'LlmForbidden',
-  ModelNotFound: 'LlmModelNotFound',
-  Quota: 'LlmQuota',
-  InvalidOutput: 'LlmInvalidOutput',
-  /** A JSON answer cut off by the completion-token limit: raise `maxTokens`, then retry. */
-  OutputTruncated: 'LlmOutputTruncated',
-  /** Bad or incomplete LLM configuration (missing key, no model): fix the config, then restart. */
-  Config: 'LlmConfig',
-  Unknown: 'LlmError',
-} as const;
+/** `ApplicationFailure.type` values (defined in `common/failure-types.ts`, which workflows import). */
+export const LlmFailureType = LLM_FAILURE;
 export type LlmFailureType = (typeof LlmFailureType)[keyof typeof LlmFailureType];
 
 /**

@@ -1,5 +1,5 @@
 import { TRACKED_DOMAINS } from '../multiwoz/types';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 import type { ScoreReport } from './score';
 
 const pct = (x: number) => (100 * x).toFixed(2);

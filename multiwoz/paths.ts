@@ -19,3 +19,6 @@ export function multiwozDir(): string {
     `MultiWOZ data folder not found (tried ${candidates.join(', ')}); set MULTIWOZ_DIR to a folder holding db/ and the splits`,
   );
 }
+
+/** The real training dialogues generation and the data-quality section read by default (2.1 train). */
+export const defaultTrainSource = () => path.join(multiwozDir(), '2.1/train-dev-test.star-tsv.zip');

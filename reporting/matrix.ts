@@ -4,7 +4,7 @@
  * each convention, with the paper's numbers beside where it has them. Pure.
  */
 import { TRACKED_DOMAINS } from '../multiwoz/types';
-import { EXPERIMENT_KIND, type MatrixPlan, type PlannedArm } from '../training/matrix';
+import { EXPERIMENT_KIND, type MatrixPlan, type PlannedArm } from '../pipeline/experiments';
 import { PAPER_MATRIX } from './paper';
 
 export interface MatrixScore {

@@ -7,12 +7,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { and, asc, eq } from 'drizzle-orm';
-import { generationRunOf } from '../activities/export-run';
-import { defaultTrainSource } from '../activities/generate-resources';
 import type { Db } from '../db/client';
+import { generationRunOf } from '../db/generation-run';
 import { dialogues, generationAttempts } from '../db/schema';
 import { loadDataset } from '../multiwoz/loaders';
 import { loadOntology } from '../multiwoz/ontology';
+import { defaultTrainSource } from '../multiwoz/paths';
 import type { Dialogue } from '../multiwoz/types';
 import { computeQuality, type QualityReport } from './quality';
 

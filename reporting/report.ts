@@ -4,7 +4,7 @@
  * and Markdown out (`reporting/load.ts` reads the data from Postgres).
  */
 import { TRACKED_DOMAINS } from '../multiwoz/types';
-import type { MatrixPlan } from '../training/matrix';
+import type { MatrixPlan } from '../pipeline/experiments';
 import { matrixMarkdown } from './matrix';
 import { PAPER } from './paper';
 import type { QualityReport } from './quality';

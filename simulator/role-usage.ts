@@ -5,7 +5,7 @@
  */
 import { InvalidLlmOutputError } from '../llm/errors';
 import type { ChatResult, LlmClient, Usage } from '../llm/types';
-import { textTable } from '../reporting/text-table';
+import { textTable } from '../common/text-table';
 
 export interface RoleUsage {
   calls: number;

@@ -3,8 +3,9 @@
  * pipeline config: which training sets to assemble, which models to train (each once, even
  * when several experiments use it: one stage-1 model on the generated dialogues, one
  * all-real baseline per dataset version), in which order, and what to evaluate on which test
- * set. Pure and deterministic: the pipeline workflow, `run --dry-run` and the report all use
- * it. Types only from the config module (no zod here: workflows bundle this file).
+ * set. Pure and deterministic: the pipeline's `planPipeline` activity (whose result the
+ * workflow's history keeps, so a change here never alters a running pipeline), `run --dry-run`
+ * and the report all use it. The shared types are in `pipeline/experiments.ts`.
  *
  * Names, chosen so a one-version config keeps the names it always had:
  * - training sets: `generated`; per dataset version `real`, `real-k<k>`, `replace-<domain>`
@@ -13,106 +14,24 @@
  * - models: `stage1` (on `generated`); `baseline[.<set>]` (real only) and `stage2[.<set>]`
  *   (from `stage1`), the suffix omitted for the `data` version's `real` set.
  */
-import type { PipelineConfig } from '../activities/pipeline-config';
-
-export type RealDataset = 'multiwoz21' | 'multiwoz22' | 'multiwoz24';
-export type DataSplit = 'train' | 'dev' | 'test';
-export type Domain = 'restaurant' | 'hotel' | 'attraction' | 'train' | 'taxi';
-export interface DataRef {
-  dataset: RealDataset;
-  split: DataSplit;
-}
-
-/** The three tables of the paper. */
-export const EXPERIMENT_KIND = {
-  /** All real dialogues, with and without stage 1 on generated ones (per dataset version). */
-  ALL_REAL: 'all-real',
-  /** k real dialogues, with and without stage 1. */
-  K_REAL: 'k-real',
-  /** One domain's real dialogues replaced by generated ones, against all real. */
-  DOMAIN_REPLACEMENT: 'domain-replacement',
-} as const;
-export type ExperimentKind = (typeof EXPERIMENT_KIND)[keyof typeof EXPERIMENT_KIND];
-
-/** A training set as an experiment names it (`real`, `real-k1000`, `replace-hotel`). */
-export type TrainSetName = string;
-export const TRAIN_SET = /^(real|real-k([1-9]\d*)|replace-(restaurant|hotel|attraction|train|taxi))$/;
-
-/** One experiment of the config (see `PipelineConfigSchema.experiments`). */
-export interface ExperimentSpec {
-  train: TrainSetName;
-  stage1: boolean | 'both';
-  dataset?: RealDataset;
-  real?: DataRef;
-  test?: DataRef;
-}
-
-export interface PlannedSet {
-  /** File name (without `.jsonl`) and key in `datasets`. */
-  name: string;
-  role: 'generated' | 'real' | 'k-real' | 'replace' | 'test';
-  /** The real data it is drawn from (absent for `generated`). */
-  source?: DataRef;
-  k?: number;
-  domain?: Domain;
-  /** Size known before any data is read: from the config's limits and the official splits. */
-  dialogues: number;
-  /** `exact` when the number is certain, `at most` when data may have fewer. */
-  bound: 'exact' | 'at most';
-}
-
-export interface PlannedTraining {
-  model: string;
-  trainSet: string;
-  /** `stage1` for a stage 2; absent: the configured base model. */
-  from?: 'stage1';
-}
-
-export interface PlannedArm {
-  kind: ExperimentKind;
-  /** The dataset version's label: `<real dataset>` or `<real> → <test>` when they differ. */
-  version: string;
-  trainSet: string;
-  /** `real`, `real-k<k>` or `replace-<domain>` (without the version prefix). */
-  train: TrainSetName;
-  stage1: boolean;
-  model: string;
-  testSet: string;
-  test: DataRef;
-  /** Added by the planner as the comparison an experiment needs (the all-real model). */
-  reference: boolean;
-  k?: number;
-  domain?: Domain;
-}
-
-export interface PlannedEvaluation {
-  model: string;
-  testSet: string;
-  test: DataRef;
-  /** Key in the pipeline result's `scores` (the model name when evaluated on `test`). */
-  key: string;
-}
-
-/** What `assembleDataset` builds per real dataset version. */
-export interface PlannedVersion {
-  prefix: string;
-  real: DataRef;
-  kReal: number[];
-  replaceDomains: Domain[];
-}
-
-export interface MatrixPlan {
-  sets: PlannedSet[];
-  versions: PlannedVersion[];
-  tests: Array<{ name: string; source: DataRef }>;
-  arms: PlannedArm[];
-  /** In scheduling order: stage 1 first (every stage 2 waits for it), then the others. */
-  trainings: PlannedTraining[];
-  evaluations: PlannedEvaluation[];
-}
-
-/** Official dialogue counts per split (MultiWOZ 2.1/2.2/2.4), used for sizes before import. */
-export const OFFICIAL_SPLIT_DIALOGUES: Record<DataSplit, number> = { train: 8438, dev: 1000, test: 1000 };
+import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../common/failure-types';
+import type { PipelineConfig } from '../pipeline/config';
+import {
+  EXPERIMENT_KIND,
+  OFFICIAL_SPLIT_DIALOGUES,
+  TRAIN_SET,
+  type DataRef,
+  type Domain,
+  type ExperimentKind,
+  type ExperimentSpec,
+  type MatrixPlan,
+  type PlannedArm,
+  type PlannedEvaluation,
+  type PlannedSet,
+  type PlannedTraining,
+  type PlannedVersion,
+} from '../pipeline/experiments';
 
 type MatrixConfig = Pick<PipelineConfig, 'data' | 'generation'> & {
   experiments?: ExperimentSpec[];
@@ -145,7 +64,12 @@ const modelName = (trainSet: string, stage1: boolean) =>
 
 function kindOf(train: string): { kind: ExperimentKind; k?: number; domain?: Domain } {
   const m = TRAIN_SET.exec(train);
-  if (!m) throw new Error(`unknown training set ${train}: use real, real-k<k> or replace-<domain>`);
+  // The config schema rejects such a name; a config that skipped it must not retry forever.
+  if (!m)
+    throw ApplicationFailure.nonRetryable(
+      `unknown training set ${train}: use real, real-k<k> or replace-<domain>`,
+      FAILURE.INVALID_INPUT,
+    );
   if (m[2]) return { kind: EXPERIMENT_KIND.K_REAL, k: Number(m[2]) };
   if (m[3]) return { kind: EXPERIMENT_KIND.DOMAIN_REPLACEMENT, domain: m[3] as Domain };
   return { kind: EXPERIMENT_KIND.ALL_REAL };

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createEvaluateActivities } from '../activities/evaluate';
 import type { EvaluateInput, EvaluationSummary } from '../activities/evaluate-types';
+import { FAILURE } from '../common/failure-types';
 import { TASK_QUEUE } from './task-queues';
 
 const { evaluatePredictions } = proxyActivities<ReturnType<typeof createEvaluateActivities>>({
@@ -11,7 +12,7 @@ const { evaluatePredictions } = proxyActivities<ReturnType<typeof createEvaluate
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['NoGoldData', 'InvalidInput', 'InvalidPredictions'],
+    nonRetryableErrorTypes: [FAILURE.NO_GOLD_DATA, FAILURE.INVALID_INPUT, FAILURE.INVALID_PREDICTIONS],
   },
 });
 

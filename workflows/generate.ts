@@ -33,6 +33,7 @@ import {
   type GenerationTotals,
   type ResumeSignal,
 } from '../activities/generate-types';
+import { FAILURE, LLM_FATAL } from '../common/failure-types';
 import { SA } from './search-attributes';
 import { TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './task-queues';
 
@@ -47,20 +48,9 @@ const data = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 20,
-    nonRetryableErrorTypes: ['NoSuchRun', 'NoSuchGoal', 'InvalidDataset'],
+    nonRetryableErrorTypes: [FAILURE.NO_SUCH_RUN, FAILURE.NO_SUCH_GOAL, FAILURE.INVALID_DATASET],
   },
 });
-
-/** Non-retryable LLM failures (llm/errors.ts): retrying cannot fix a bad key or model. */
-export const LLM_FATAL_TYPES = [
-  'LlmAuth',
-  'LlmForbidden',
-  'LlmModelNotFound',
-  'LlmBadRequest',
-  'LlmContextLength',
-  'LlmQuota',
-  'LlmConfig',
-];
 
 function dialogueActivities(heartbeatSeconds: number) {
   return proxyActivities<Activities>({
@@ -73,7 +63,13 @@ function dialogueActivities(heartbeatSeconds: number) {
       backoffCoefficient: 2,
       maximumInterval: '5 minutes',
       maximumAttempts: 50,
-      nonRetryableErrorTypes: ['NoSuchRun', 'NoSuchGoal', 'InvalidDataset', ...LLM_FATAL_TYPES],
+      // Retrying cannot fix a bad key, model or prompt.
+      nonRetryableErrorTypes: [
+        FAILURE.NO_SUCH_RUN,
+        FAILURE.NO_SUCH_GOAL,
+        FAILURE.INVALID_DATASET,
+        ...LLM_FATAL,
+      ],
     },
   });
 }
@@ -230,7 +226,10 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     const message = failureMessage(failure);
     show('failed');
     await data.finishGenerationRun({ runId, status: 'failed', totals: state.totals, error: message });
-    throw ApplicationFailure.nonRetryable(`generation run ${runId} stopped: ${message}`, 'GenerationFailed');
+    throw ApplicationFailure.nonRetryable(
+      `generation run ${runId} stopped: ${message}`,
+      FAILURE.GENERATION_FAILED,
+    );
   }
   if (!cancelling && state.next < total) {
     state.generation++;

@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { createImportActivities } from '../activities/import';
 import { IMPORT_PHASE, type ImportInput, type ImportProgress } from '../activities/import-types';
+import { FAILURE } from '../common/failure-types';
 import { SA } from './search-attributes';
 import { TASK_QUEUE } from './task-queues';
 
@@ -20,7 +21,7 @@ const { planImport, importBatch, finishImport } = proxyActivities<ReturnType<typ
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['InvalidDataset', 'SourceUnavailable'],
+    nonRetryableErrorTypes: [FAILURE.INVALID_DATASET, FAILURE.SOURCE_UNAVAILABLE],
   },
 });
 

@@ -21,13 +21,14 @@ import type { createAuditActivities } from '../activities/audit';
 import type { createEvaluateActivities } from '../activities/evaluate';
 import type { EvaluationSummary } from '../activities/evaluate-types';
 import type { createPipelineRunActivities } from '../activities/pipeline-run';
-import type { PipelineConfig } from '../activities/pipeline-config';
+import type { PipelineConfig } from '../pipeline/config';
 import type { AssembledFile, FineTuneResult } from '../activities/pipeline-types';
 import type { createReportActivities } from '../activities/report';
 import type { createTrainActivities } from '../activities/train';
 import { planMatrix } from '../training/matrix';
 import { generationWorkflow } from './generate';
 import { importDatasetWorkflow } from './import';
+import { FAILURE, TRAINER_FATAL } from '../common/failure-types';
 import { SA } from './search-attributes';
 import { TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './task-queues';
 
@@ -45,9 +46,17 @@ const data = proxyActivities<DataActivities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['NoRealData', 'NoGoldData', 'InvalidPredictions', 'InvalidInput'],
+    nonRetryableErrorTypes: [
+      FAILURE.NO_REAL_DATA,
+      FAILURE.NO_GOLD_DATA,
+      FAILURE.INVALID_PREDICTIONS,
+      FAILURE.INVALID_INPUT,
+    ],
   },
 });
+
+/** The gpu queue's non-retryable types: every trainer failure a retry cannot fix. */
+export const GPU_NON_RETRYABLE: string[] = [...TRAINER_FATAL];
 
 function gpuActivities(heartbeatSeconds: number) {
   return proxyActivities<ReturnType<typeof createTrainActivities>>({
@@ -61,7 +70,7 @@ function gpuActivities(heartbeatSeconds: number) {
       backoffCoefficient: 2,
       maximumInterval: '5 minutes',
       maximumAttempts: 5,
-      nonRetryableErrorTypes: ['TrainerConfig', 'TrainerOutOfMemory'],
+      nonRetryableErrorTypes: GPU_NON_RETRYABLE,
     },
   });
 }
@@ -77,7 +86,7 @@ const llmAudit = proxyActivities<ReturnType<typeof createAuditActivities>>({
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['NoGoldData', 'InvalidDataset'],
+    nonRetryableErrorTypes: [FAILURE.NO_GOLD_DATA, FAILURE.INVALID_DATASET],
   },
 });
 
@@ -173,14 +182,18 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     });
     const file = (name: string) => {
       const f = files.find((x) => x.name === name);
-      if (!f) throw ApplicationFailure.nonRetryable(`training set ${name} was not assembled`, 'InvalidInput');
+      if (!f)
+        throw ApplicationFailure.nonRetryable(
+          `training set ${name} was not assembled`,
+          FAILURE.INVALID_INPUT,
+        );
       return f;
     };
     const usesGenerated = plan.arms.some((a) => a.stage1 || a.domain);
     if (usesGenerated && !file('generated').examples) {
       throw ApplicationFailure.nonRetryable(
         'the generation run accepted no dialogue, so there is nothing to train stage 1 on: check the rejection reasons (`dst-synth status`) and the LLM',
-        'NoGeneratedData',
+        FAILURE.NO_GENERATED_DATA,
       );
     }
 

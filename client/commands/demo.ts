@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
-import type { PipelineConfig } from '../../activities/pipeline-config';
+import type { PipelineConfig } from '../../pipeline/config';
 import { publishServices } from '../../infra/discovery';
 import { startServices } from '../../infra/services';
 import { loadSettings } from '../../infra/settings';

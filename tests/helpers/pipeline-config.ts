@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PipelineConfigSchema, type PipelineConfig } from '../../activities/pipeline-config';
+import { PipelineConfigSchema, type PipelineConfig } from '../../pipeline/config';
 import { multiwozDir } from '../../multiwoz/paths';
 
 /** A pipeline small enough for CI: 6 goals, 40 real dialogues, tiny CPU model. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createAuditActivities } from '../../activities/audit';
 import type { AuditLabelsInput, AuditLabelsSummary } from '../../activities/audit-types';
 import { createGenerationResources } from '../../activities/generate-resources';
-import { PipelineConfigSchema } from '../../activities/pipeline-config';
+import { PipelineConfigSchema } from '../../pipeline/config';
 import { dialogues, evaluations, runs } from '../../db/schema';
 import { createLlmClient } from '../../llm/config';
 import { loadDataset } from '../../multiwoz/loaders';

@@ -5,7 +5,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { recordAttempt } from '../../activities/generate';
-import type { GenerationConfig } from '../../activities/generate-config';
+import type { GenerationConfig } from '../../pipeline/generation-config';
 import { dialogues, generationAttempts, generationGoals, runs } from '../../db/schema';
 import type { Goal } from '../../simulator/goal-types';
 import type { Session } from '../../simulator/session';

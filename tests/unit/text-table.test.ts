@@ -1,4 +1,4 @@
-import { textTable } from '../../reporting/text-table';
+import { textTable } from '../../common/text-table';
 
 test('first column left-aligned, the others right-aligned, two spaces apart', () => {
   expect(
