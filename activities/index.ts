@@ -7,6 +7,7 @@ import { createImportActivities } from './import';
 import { createAssembleActivities } from './assemble';
 import { createAuditActivities } from './audit';
 import { createPipelineRunActivities } from './pipeline-run';
+import { createPlanActivities } from './plan';
 import { createReportActivities } from './report';
 import { createTrainActivities } from './train';
 
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAssembleActivities({ db: deps.db }),
     ...createTrainActivities({ db: deps.db, devices: deps.devices }),
     ...createPipelineRunActivities({ db: deps.db }),
+    ...createPlanActivities(),
     ...createReportActivities({ db: deps.db }),
     ...createGenerationActivities({
       db: deps.db,

@@ -11,6 +11,7 @@ import {
   defineQuery,
   isCancellation,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -21,10 +22,13 @@ import type { createAuditActivities } from '../activities/audit';
 import type { createEvaluateActivities } from '../activities/evaluate';
 import type { EvaluationSummary } from '../activities/evaluate-types';
 import type { createPipelineRunActivities } from '../activities/pipeline-run';
+import type { createPlanActivities } from '../activities/plan';
 import type { PipelineConfig } from '../pipeline/config';
+import type { MatrixPlan } from '../pipeline/experiments';
 import type { AssembledFile, FineTuneResult } from '../activities/pipeline-types';
 import type { createReportActivities } from '../activities/report';
 import type { createTrainActivities } from '../activities/train';
+// Only for pipelines started before the `plan-activity` patch (see `legacyPlan`).
 import { planMatrix } from '../training/matrix';
 import { generationWorkflow } from './generate';
 import { importDatasetWorkflow } from './import';
@@ -74,6 +78,32 @@ function gpuActivities(heartbeatSeconds: number) {
     },
   });
 }
+
+// The plan (pure and instant): no heartbeat; an unknown training set is the config's fault.
+const planner = proxyActivities<ReturnType<typeof createPlanActivities>>({
+  taskQueue: TASK_QUEUE.DATA,
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [FAILURE.INVALID_INPUT],
+  },
+});
+
+/** `patched()` ids, one per change of the command sequence. */
+export const PIPELINE_PATCH = {
+  /** The matrix is planned by the `planPipeline` activity (kept in history), not in workflow code. */
+  PLAN_ACTIVITY: 'plan-activity',
+} as const;
+
+/**
+ * The plan of a pipeline started before `PLAN_ACTIVITY`, computed in workflow code as it was
+ * then (`tests/histories/pipeline-v1.json`). Remove it with the patch (`deprecatePatch`) once
+ * no such pipeline is open.
+ */
+const legacyPlan = (config: PipelineConfig): MatrixPlan => planMatrix(config);
 
 // The optional label audit (config `audit`): LLM-bound, so on the llm queue. Heartbeats come
 // once per labelled turn, which a busy CPU-only model can take minutes over.
@@ -126,6 +156,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
 
   try {
     await enter('import');
+    // Planned first, so a bad matrix fails before hours of generation, and kept in history, so
+    // a later change to the planner never changes this run's commands.
+    const planned = patched(PIPELINE_PATCH.PLAN_ACTIVITY)
+      ? await planner.planPipeline({ config })
+      : undefined;
     await Promise.all(
       config.import.map((imp, i) =>
         executeChild(importDatasetWorkflow, {
@@ -169,7 +204,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     });
 
     await enter('assemble');
-    const plan = planMatrix(config);
+    const plan = planned ?? legacyPlan(config);
     const files = await data.assembleDataset({
       runId,
       generationRunId,
