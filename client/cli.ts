@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo';
 import { registerValidate } from './commands/validate';
 import { registerAuditLabels } from './commands/audit-labels';
 import { registerQuality } from './commands/quality';
+import { registerReview } from './commands/review';
 import { registerSimulate } from './commands/simulate';
 import { registerGenerate } from './commands/generate';
 import { registerRun } from './commands/run';
@@ -32,6 +33,7 @@ registerExport(program);
 registerValidate(program);
 registerAuditLabels(program);
 registerQuality(program);
+registerReview(program);
 
 /**
  * A failed workflow's own message is only "Workflow execution failed"; what went wrong (a bad
