@@ -1,6 +1,9 @@
 /** The experiment matrix planned from a config (`training/matrix.ts`). */
 import path from 'node:path';
 import { loadPipelineConfig } from '../../client/pipeline';
+import { ApplicationFailure } from '@temporalio/common';
+import { createPlanActivities } from '../../activities/plan';
+import { FAILURE } from '../../common/failure-types';
 import { planMatrix } from '../../training/matrix';
 import { tinyConfig } from '../helpers/pipeline-config';
 
@@ -82,4 +85,22 @@ test('a replacement alone gets its all-real reference model', () => {
 test.each(['llama2-7b.json', 'paper-matrix-cpu.json', 'tiny-cpu.json'])('examples/%s plans', (name) => {
   const plan = planMatrix(loadPipelineConfig(path.join(__dirname, '../../examples', name)));
   expect(plan.trainings.length).toBeGreaterThan(1);
+});
+
+test('an unknown training set fails without retries (ApplicationFailure, not a plain Error)', async () => {
+  const c = tinyConfig();
+  const bad = { ...c, experiments: [{ train: 'real-k0', stage1: false }] };
+  const err = (() => {
+    try {
+      planMatrix(bad);
+    } catch (e) {
+      return e;
+    }
+  })();
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: FAILURE.INVALID_INPUT, nonRetryable: true });
+  // The pipeline's first activity plans: its result is what the workflow's history keeps.
+  const { planPipeline } = createPlanActivities();
+  await expect(planPipeline({ config: bad })).rejects.toMatchObject({ nonRetryable: true });
+  await expect(planPipeline({ config: c })).resolves.toEqual(planMatrix(c));
 });
