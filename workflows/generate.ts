@@ -5,6 +5,7 @@
  * are goal indexes and counts; the dialogues are in Postgres.
  */
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -83,12 +84,23 @@ export const cancelSignal = defineSignal<[]>('cancel');
 /** Parent → batch: dialogues of this batch in flight from now on. */
 export const concurrencySignal = defineSignal<[number]>('concurrency');
 
-/**
- * Patch: a batch's concurrency is the run's split over the batches that will run beside it (a
- * lone batch gets all of it, not half), at its start, on resume and when an execution's last
- * batches finish before it continues as new.
- */
-const BATCH_SHARE = 'batch-share';
+/** `patched()` ids of the generation workflows, one per change of their command sequence. */
+export const GENERATION_PATCH = {
+  /**
+   * A batch's concurrency is the run's split over the batches that will run beside it (a lone
+   * batch gets all of it, not half), at its start, on resume and when an execution's last
+   * batches finish before it continues as new.
+   */
+  BATCH_SHARE: 'batch-share',
+  /** With no batch left to start, the running batches take over the freed slots. */
+  REBALANCE_TAIL: 'rebalance-tail',
+  /**
+   * The parent waits for its signal handlers (each forwards the signal to the batches) before
+   * it continues as new, fails or returns, so no forwarded pause, resume or cancel is dropped.
+   */
+  HANDLERS_FINISHED: 'handlers-finished',
+} as const;
+const { BATCH_SHARE, REBALANCE_TAIL, HANDLERS_FINISHED } = GENERATION_PATCH;
 
 /** Goals planned per activity. */
 const PLAN_CHUNK = 5000;
@@ -137,21 +149,26 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     doneAtStart,
     status: cancelling ? 'cancelling' : state.paused ? 'paused' : 'running',
   }));
-  setHandler(pauseSignal, () => {
+  // Async handlers (awaiting the forwarded signals), so `allHandlersFinished` counts them.
+  setHandler(pauseSignal, async () => {
     state.paused = true;
-    void signalChildren((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
+    await signalChildren((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
   });
-  setHandler(resumeSignal, (s: ResumeSignal) => {
+  setHandler(resumeSignal, async (s: ResumeSignal) => {
     state.paused = false;
     if (s.concurrency) state.concurrency = s.concurrency;
     // With more batches to start, two run at once; else the running ones share it all.
     const concurrency = noneToStart() && patched(BATCH_SHARE) ? share(children.size) : perChild();
-    void signalChildren((id) => getExternalWorkflowHandle(id).signal(resumeSignal, { concurrency }));
+    await signalChildren((id) => getExternalWorkflowHandle(id).signal(resumeSignal, { concurrency }));
   });
-  setHandler(cancelSignal, () => {
+  setHandler(cancelSignal, async () => {
     cancelling = true;
-    void signalChildren((id) => getExternalWorkflowHandle(id).signal(cancelSignal));
+    await signalChildren((id) => getExternalWorkflowHandle(id).signal(cancelSignal));
   });
+  /** Before the execution ends (`HANDLERS_FINISHED`): every signal handler has finished. */
+  const handlersFinished = async () => {
+    if (patched(HANDLERS_FINISHED)) await condition(allHandlersFinished);
+  };
 
   const show = (status: string) => {
     upsertSearchAttributes([
@@ -213,7 +230,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
         // `concurrency` dialogues in flight.
         if (
           children.size > 0 &&
-          (state.next >= total ? patched('rebalance-tail') : started >= perExecution && patched(BATCH_SHARE))
+          (state.next >= total ? patched(REBALANCE_TAIL) : started >= perExecution && patched(BATCH_SHARE))
         ) {
           const n = share(children.size);
           void signalChildren((other) => getExternalWorkflowHandle(other).signal(concurrencySignal, n));
@@ -226,6 +243,7 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
     const message = failureMessage(failure);
     show('failed');
     await data.finishGenerationRun({ runId, status: 'failed', totals: state.totals, error: message });
+    await handlersFinished();
     throw ApplicationFailure.nonRetryable(
       `generation run ${runId} stopped: ${message}`,
       FAILURE.GENERATION_FAILED,
@@ -233,11 +251,13 @@ export async function generationWorkflow(input: GenerationInput): Promise<Genera
   }
   if (!cancelling && state.next < total) {
     state.generation++;
+    await handlersFinished();
     await continueAsNew<typeof generationWorkflow>({ runId, config, state });
   }
   const status = cancelling ? 'cancelled' : 'completed';
   show(status);
   await data.finishGenerationRun({ runId, status, totals: state.totals });
+  await handlersFinished();
   return state.totals;
 }
 
