@@ -374,6 +374,8 @@ export function scoreVerdicts(v: VerdictFile): VerdictScore {
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(digits));
+/** "1 dialogue", "3 dialogues". */
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const yesNo = (x: boolean | null) => (x === null ? '–' : x ? 'yes' : 'no');
 
 /** The scores as the console prints them: the totals, then one row per dialogue. */
@@ -383,13 +385,18 @@ export function verdictScoreText(s: VerdictScore, file: string): string {
   const r = s.roleSwaps;
   const totals = textTable([
     ['measure', 'value', 'of judged', 'unjudged'],
-    ['turn labels right', pct(t.accuracy), `${t.right}/${t.judged} turns`, `${t.unjudged} turns`],
-    ['dialogues accepted', pct(a.rate), `${a.accepted}/${a.judged} dialogues`, `${a.unjudged} dialogues`],
+    ['turn labels right', pct(t.accuracy), `${t.right}/${t.judged} turns`, plural(t.unjudged, 'turn')],
+    [
+      'dialogues accepted',
+      pct(a.rate),
+      `${a.accepted}/${a.judged} dialogues`,
+      plural(a.unjudged, 'dialogue'),
+    ],
     [
       'role swaps per dialogue',
       num(r.perDialogue),
       `${r.total} in ${r.judged} dialogues`,
-      `${r.unjudged} dialogues`,
+      plural(r.unjudged, 'dialogue'),
     ],
     ['role swaps per 100 user turns', num(r.per100UserTurns, 1), `${r.total} in ${r.userTurns} turns`, ''],
     ['dialogues with a role swap', String(r.dialoguesWithSwap), `of ${r.judged} dialogues`, ''],

@@ -184,7 +184,7 @@ describe('verdicts', () => {
     });
     const text = verdictScoreText(s, 'verdicts-filled.json');
     expect(text).toMatch(/turn labels right\s+75\.0%\s+6\/8 turns\s+3 turns/);
-    expect(text).toMatch(/dialogues accepted\s+50\.0%\s+1\/2 dialogues\s+1 dialogues/);
+    expect(text).toMatch(/dialogues accepted\s+50\.0%\s+1\/2 dialogues\s+1 dialogue\n/);
     expect(text).toMatch(/role swaps per 100 user turns\s+28\.6\s+2 in 7 turns/);
     expect(text).toMatch(/SYN3-000001\s+4\s+2\s+1\s+1\s+2\s+no/);
   });
