@@ -34,7 +34,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities({ db: deps.db, devices: deps.devices }),
     ...createPipelineRunActivities({ db: deps.db }),
     ...createPlanActivities(),
-    ...createReportActivities({ db: deps.db }),
+    // The quality section reads the worker's one copy of the train split (generation's too).
+    ...createReportActivities({
+      db: deps.db,
+      realTraining: () => resources.training().then((t) => t.dialogues),
+    }),
     ...createGenerationActivities({
       db: deps.db,
       resources,

@@ -4,10 +4,24 @@ import type { Db } from '../db/client';
 import { generationTotals } from '../db/run-totals';
 import { datasets, dialogues, evaluations, models, runs } from '../db/schema';
 import { planMatrix } from '../training/matrix';
+import type { Dialogue } from '../multiwoz/types';
 import { reportQuality } from './quality-load';
 import type { ReportData } from './report';
 
-export async function loadReportData(db: Db, runId: string): Promise<ReportData> {
+/** Options of `loadReportData`. */
+export interface ReportLoadOptions {
+  /**
+   * The real training split the quality section compares against. Default: read the offline
+   * 2.1 train split (uncached: the CLI writes one report per process; workers pass a shared one).
+   */
+  realTraining?: () => Promise<Dialogue[]>;
+}
+
+export async function loadReportData(
+  db: Db,
+  runId: string,
+  opts: ReportLoadOptions = {},
+): Promise<ReportData> {
   const [run] = await db.select().from(runs).where(eq(runs.id, runId));
   if (!run) throw new Error(`no run ${runId} in the database`);
   const config = run.config;
@@ -77,8 +91,13 @@ export async function loadReportData(db: Db, runId: string): Promise<ReportData>
     })),
     test: test ? `${test.dataset}/${test.split}` : 'unknown',
     matrix: matrixOf(config),
-    quality: await reportQuality(db, runId),
+    ...(await qualitySection(db, runId, opts)),
   };
+}
+
+async function qualitySection(db: Db, runId: string, opts: ReportLoadOptions) {
+  const q = await reportQuality(db, runId, opts.realTraining);
+  return { ...(q.quality ? { quality: q.quality } : {}), ...(q.error ? { qualityError: q.error } : {}) };
 }
 
 /** The run's experiment matrix, planned from its stored config (none for odd configs). */

@@ -97,22 +97,30 @@ export async function qualityOf(data: GeneratedData, real: Dialogue[], samples =
   });
 }
 
-let realCache: Promise<Dialogue[]> | undefined;
+/** The quality section of a report, or why it could not be computed. */
+export interface ReportQuality {
+  quality?: QualityReport;
+  /** Why there is no section although the run made dialogues (shown in the report). */
+  error?: string;
+}
 
 /**
- * The quality section of a run's report; undefined when the run made no dialogues or the real
- * training split cannot be read on this worker (the report is written without the section).
+ * The quality section of a run's report; none when the run made no dialogues. The real training
+ * split comes from `real` (the worker passes its shared copy, so the 8,438 dialogues are read
+ * once per worker, not per report). When it cannot be read, or the comparison fails, the report
+ * says why instead of silently leaving the section out. Database errors propagate: the rest of
+ * the report reads the same database, and the activity retries them.
  */
-export async function reportQuality(db: Db, runId: string): Promise<QualityReport | undefined> {
+export async function reportQuality(
+  db: Db,
+  runId: string,
+  real: () => Promise<Dialogue[]> = realTraining,
+): Promise<ReportQuality> {
+  const data = await generatedFromDb(db, runId);
+  if (!data.generated.length) return {};
   try {
-    const data = await generatedFromDb(db, runId);
-    if (!data.generated.length) return undefined;
-    const real = await (realCache ??= realTraining().catch((e: unknown) => {
-      realCache = undefined;
-      throw e;
-    }));
-    return await qualityOf(data, real);
-  } catch {
-    return undefined;
+    return { quality: await qualityOf(data, await real()) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
   }
 }

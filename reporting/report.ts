@@ -57,6 +57,8 @@ export interface ReportData {
   matrix?: MatrixPlan;
   /** Data quality of the generated dialogues beside the real training split (with samples). */
   quality?: QualityReport;
+  /** Why the quality section is missing although dialogues were made (e.g. no training split). */
+  qualityError?: string;
 }
 
 /** Models under which the pipeline's `audit` step stores the labeller's scores. */
@@ -150,6 +152,11 @@ function resultsWithoutMatrix(d: ReportData): string[] {
   return lines;
 }
 
+/** In place of the quality section when it could not be computed: the reason, not silence. */
+function qualityErrorMarkdown(error: string): string[] {
+  return ['## Data quality (generated vs real training split)', '', `Not computed: ${error}`, ''];
+}
+
 /** Markdown tables: the headline comparison a paper would print. */
 export function reportMarkdown(d: ReportData): string {
   const g = d.generation;
@@ -172,6 +179,7 @@ export function reportMarkdown(d: ReportData): string {
         .join(', ') || 'none'),
     '',
     ...(d.quality ? qualityMarkdown(d.quality) : []),
+    ...(d.qualityError ? qualityErrorMarkdown(d.qualityError) : []),
     '## Results (JGA %, slot F1 %)',
     '',
   ];

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEvaluateActivities } from '../../activities/evaluate';
 import { generationTotals } from '../../db/run-totals';
 import { newestImport } from '../../db/newest-import';
@@ -74,7 +75,8 @@ describe('newest import of a split', () => {
         .map((p) => JSON.stringify(p))
         .join('\n'),
     );
-    const [trade] = await createEvaluateActivities({ db: t.handle.db }).evaluatePredictions({
+    const { evaluatePredictions } = createEvaluateActivities({ db: t.handle.db });
+    const [trade] = await new MockActivityEnvironment().run(evaluatePredictions, {
       model: 'm',
       dataset: 'multiwoz24',
       split: 'test',
