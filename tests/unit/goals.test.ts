@@ -6,7 +6,11 @@ import { slotDomain } from '../../multiwoz/slots';
 import { TRACKED_DOMAINS, type Dialogue } from '../../multiwoz/types';
 import { isDontcare, loadVenueDb, normalizeValue } from '../../multiwoz/venues';
 import { isBookSlot, type DomainGoal, type Goal } from '../../simulator/goal-types';
-import { checkGoal, databaseGoal, goalFromDialogue, REQUESTABLE, sampleGoals } from '../../simulator/goals';
+import { checkGoal } from '../../simulator/goal-check';
+import { databaseGoal } from '../../simulator/goal-database';
+import { goalFromDialogue } from '../../simulator/goal-real';
+import { REQUESTABLE } from '../../simulator/goal-values';
+import { sampleGoals } from '../../simulator/goals';
 import { createRng } from '../../simulator/rng';
 
 const mw = multiwozDir();
