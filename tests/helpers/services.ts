@@ -8,7 +8,7 @@
  *   processes on fixed ports and folders, so a test can stop and restart either.
  * - `cliWorkers`: `dst-synth worker` processes, for tests that SIGKILL workers.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -137,6 +137,14 @@ export interface ProcessServices {
   stopPostgres(): Promise<void>;
   /** Starts PostgreSQL again on the same port and folder, and reconnects. */
   startPostgres(): Promise<void>;
+  /**
+   * SIGKILLs PostgreSQL — the postmaster and every backend, its whole process group, as a
+   * crash or the OOM killer of a container would: no shutdown checkpoint, unflushed WAL lost
+   * (the async-commit session saves of the last moments). Resolves once all are gone.
+   */
+  killPostgres(): Promise<void>;
+  /** PostgreSQL's log (every start appends to it). */
+  readonly pgLog: string;
   stop(): Promise<void>;
 }
 
@@ -187,6 +195,16 @@ export async function startProcessServices(prefix: string): Promise<ProcessServi
       await closeDb();
       await pg.stop();
     },
+    pgLog: path.join(pgDir, 'postgres.log'),
+    async killPostgres() {
+      // postmaster.pid's first line is the postmaster, which leads its process group (detached).
+      const pid = Number(readFileSync(path.join(pgDir, 'cluster', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // The pool's clients fail on their own; waiting for it to end could outlast the server.
+      dbOpen = false;
+      void db.close().catch(() => undefined);
+      process.kill(-pid, 'SIGKILL');
+      for (let i = 0; i < 200 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    },
     async startPostgres() {
       pg = await startP();
       db = openDb(pg.url);
@@ -198,6 +216,16 @@ export async function startProcessServices(prefix: string): Promise<ProcessServi
       await pg.stop();
     },
   };
+}
+
+/** True while any process of group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface CliWorkers {
