@@ -35,6 +35,25 @@ async function main(modelPath: string) {
       maxTokens: 8,
     });
     const chatMs = Date.now() - t;
+    // A limit far below any answer: the model must be stopped by it (finishReason 'length').
+    const cut = await client.chat({
+      role: 'user',
+      messages: [{ role: 'user', content: 'Count from 1 to 50, separated by commas.' }],
+      maxTokens: 3,
+    });
+    // A structured answer cut off by the limit: the truncation error, not invalid output.
+    const truncated = await client
+      .structured({
+        role: 'labeller',
+        schemaName: 'hotel_state',
+        schema: ProbeSchema,
+        messages: [{ role: 'user', content: 'I need a cheap hotel in the north of town.' }],
+        maxTokens: 2,
+      })
+      .then(
+        () => ({ name: 'none', message: '' }),
+        (e: unknown) => ({ name: (e as Error).name, message: (e as Error).message }),
+      );
     // Same conversation key, a longer prompt with the same start: only the new tokens are evaluated.
     const turn = (extra: string) =>
       client.chat({
@@ -48,7 +67,17 @@ async function main(modelPath: string) {
       });
     const cold = await turn('');
     const warm = await turn(' Visitor: I need a hotel. Agent: Which area?');
-    return { loadMs, structured, structuredMs, chat, chatMs, cold: cold.usage, warm: warm.usage };
+    return {
+      loadMs,
+      structured,
+      structuredMs,
+      chat,
+      chatMs,
+      cut,
+      truncated,
+      cold: cold.usage,
+      warm: warm.usage,
+    };
   } finally {
     await client.close();
   }

@@ -1,7 +1,8 @@
 /**
  * One training per device (`training/devices.ts`), without a GPU: the pool's leases, and
  * `fineTune`/`predictStates` run concurrently on a worker's pool with a stand-in trainer (a
- * shell script logging when it ran and which CUDA_VISIBLE_DEVICES it got).
+ * shell script logging when it ran and which CUDA_VISIBLE_DEVICES it got), writing their model
+ * rows to a real (embedded) PostgreSQL.
  */
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,8 +10,11 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTrainActivities, TRAINER_FAILURE } from '../../activities/train';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { models, runs as runsTable } from '../../db/schema';
 import { createDevicePool, detectDevices, launcherArgs } from '../../training/devices';
+import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-devices-'));
 const log = path.join(dir, 'trainer.log');
@@ -22,6 +26,7 @@ out=""; prev=""
 for a in "$@"; do [ "$prev" = "--out" ] && out="$a"; prev="$a"; done
 echo "start $(basename "$out") $(date +%s%N) [$CUDA_VISIBLE_DEVICES] $*" >> "$DST_TRAINER_LOG"
 echo '{"event":"start","step":0,"total_steps":1}'
+echo '{"event":"progress","step":1,"total_steps":1,"loss":1.5}'
 sleep 0.6
 echo "end $(basename "$out") $(date +%s%N)" >> "$DST_TRAINER_LOG"
 echo '{"event":"done","train_loss":1.0}'
@@ -29,13 +34,27 @@ echo '{"event":"done","train_loss":1.0}'
 );
 chmodSync(python, 0o755);
 
-/** Accepts the model-row writes of `fineTune`. */
-const db = {
-  insert: () => ({ values: () => ({ onConflictDoUpdate: async () => undefined }) }),
-} as unknown as Db;
+let pg: TestDatabase;
+let db: Db;
+/** Each test trains under its own run id, so its model rows are its own. */
+let runId = '';
+let runs = 0;
+beforeAll(async () => {
+  pg = await startTestDatabase();
+  db = pg.handle.db;
+});
+afterAll(() => pg?.stop());
+
+/** The model rows `fineTune` wrote for the current test's run, by name. */
+async function modelRows() {
+  const rows = await db.select().from(models).where(eq(models.runId, runId));
+  return Object.fromEntries(rows.map((r) => [r.name, r]));
+}
 
 const saved = { ...process.env };
-beforeEach(() => {
+beforeEach(async () => {
+  runId = `r${++runs}`;
+  await db.insert(runsTable).values({ id: runId, kind: 'pipeline' });
   writeFileSync(log, '');
   Object.assign(process.env, { DST_SYNTH_PYTHON: python, DST_TRAINER_LOG: log });
 });
@@ -77,7 +96,7 @@ function trainings(devices: ReturnType<typeof createDevicePool>, names: string[]
   return Promise.all(
     names.map((name) =>
       new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }).run(fineTune, {
-        runId: 'r',
+        runId,
         name,
         trainFile: '/x',
         outDir: path.join(dir, name),
@@ -95,7 +114,7 @@ test('one device: trainings never overlap', async () => {
   await Promise.all([
     trainings(pool, ['a', 'b', 'c']),
     new MockActivityEnvironment().run(predictStates, {
-      runId: 'r',
+      runId,
       model: 'p',
       modelDir: '/m',
       inputFile: '/in',
@@ -108,6 +127,15 @@ test('one device: trainings never overlap', async () => {
   expect(maxOverlap(s)).toBe(1);
   expect(new Set(s.map((x) => x.cuda))).toEqual(new Set(['[0]']));
   expect(pool.free()).toBe(1);
+  // Each training's row, as the trainer reported it (a prediction writes none).
+  const rows = await modelRows();
+  expect(Object.keys(rows).sort()).toEqual(['a', 'b', 'c']);
+  expect(rows.a).toMatchObject({
+    status: 'trained',
+    path: path.join(dir, 'a'),
+    init: 'tiny',
+    summary: { steps: 1, trainLoss: 1, curve: [{ step: 1, loss: 1.5 }], startStep: 0 },
+  });
 }, 30_000);
 
 test('two devices: two trainings at once, each on its own GPU', async () => {
@@ -145,6 +173,11 @@ test('CPU: one device, CUDA hidden; asking for more devices than the worker has 
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: TRAINER_FAILURE.CONFIG, nonRetryable: true });
   expect((err as Error).message).toMatch(/asks for 2 devices but this worker has 1/);
+  // The refused training is recorded as failed, with the reason; the others as trained.
+  const rows = await modelRows();
+  expect(rows.big).toMatchObject({ status: 'failed', summary: { curve: [] } });
+  expect(rows.big!.summary.error).toMatch(/asks for 2 devices/);
+  expect([rows.a?.status, rows.b?.status]).toEqual(['trained', 'trained']);
 }, 30_000);
 
 test('leases are first come, first served: a waiting 2-device request is not overtaken', async () => {

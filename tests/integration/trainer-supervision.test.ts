@@ -1,7 +1,8 @@
 /**
  * The trainer child process as the `gpu` activities supervise it, with a stand-in "python"
  * (a shell script) so the behaviour under test is exact: what environment the child gets,
- * and what happens when it stops printing progress.
+ * what happens when it stops printing progress, and the model row each failure leaves in a
+ * real (embedded) PostgreSQL.
  */
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,8 +10,11 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTrainActivities, TRAINER_FAILURE } from '../../activities/train';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { models, runs } from '../../db/schema';
 import { runTrainer } from '../../training/trainer-process';
+import { startTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-trainer-sup-'));
 function fakePython(name: string, body: string): string {
@@ -20,10 +24,23 @@ function fakePython(name: string, body: string): string {
   return p;
 }
 
-/** Accepts the model-row writes of `fineTune`. */
-const db = {
-  insert: () => ({ values: () => ({ onConflictDoUpdate: async () => undefined }) }),
-} as unknown as Db;
+let pg: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  pg = await startTestDatabase();
+  db = pg.handle.db;
+  await db.insert(runs).values({ id: 'r', kind: 'pipeline' });
+});
+afterAll(() => pg?.stop());
+
+/** The model row `fineTune` left for `name` under run `r`. */
+async function modelRow(name: string) {
+  const [row] = await db
+    .select()
+    .from(models)
+    .where(and(eq(models.runId, 'r'), eq(models.name, name)));
+  return row;
+}
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -64,7 +81,7 @@ test('a trainer that stops emitting: stopped, and the attempt fails retryable (T
   const { fineTune } = createTrainActivities({ db });
   const t0 = Date.now();
   const err: unknown = await env
-    .run(fineTune, { runId: 'r', name: 'stage1', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
+    .run(fineTune, { runId: 'r', name: 'stalled', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
     .catch((e: unknown) => e);
   const seconds = (Date.now() - t0) / 1000;
   expect(err).toBeInstanceOf(ApplicationFailure);
@@ -75,6 +92,11 @@ test('a trainer that stops emitting: stopped, and the attempt fails retryable (T
   expect(seconds).toBeLessThan(2.0 + 1.5);
   // Heartbeats carry the trainer's progress, and none came after the last event.
   expect(beats[beats.length - 1]).toEqual({ step: 1, total: 9, loss: 2.5, checkpoint: '/x/checkpoint-1' });
+  // The row says failed, why, and keeps the curve up to the stall.
+  const row = await modelRow('stalled');
+  expect(row).toMatchObject({ status: 'failed', init: 'tiny', path: dir });
+  expect(row!.summary.error).toMatch(/no trainer progress for 2 s/);
+  expect(row!.summary.curve).toEqual([{ step: 1, loss: 2.5 }]);
 }, 20_000);
 
 test('a full disk (trainer exit 4) fails the attempt non-retryable with the trainer message (TrainerDiskFull)', async () => {
@@ -86,8 +108,44 @@ test('a full disk (trainer exit 4) fails the attempt non-retryable with the trai
   );
   const { fineTune } = createTrainActivities({ db });
   const err: unknown = await new MockActivityEnvironment()
-    .run(fineTune, { runId: 'r', name: 'stage1', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
+    .run(fineTune, { runId: 'r', name: 'disk', trainFile: '/x', outDir: dir, tiny: true, hyper: {} })
     .catch((e: unknown) => e);
   expect(err).toMatchObject({ type: TRAINER_FAILURE.DISK_FULL, nonRetryable: true });
   expect((err as Error).message).toContain(message);
+  const row = await modelRow('disk');
+  expect(row).toMatchObject({ status: 'failed', summary: { curve: [] } });
+  expect(row!.summary.error).toBe(`training disk: ${message}`);
+});
+
+test("a training that finishes: its row has the trainer's loss, steps and curve", async () => {
+  process.env.DST_SYNTH_PYTHON = fakePython(
+    'ok.sh',
+    `echo '{"event":"start","step":0,"total_steps":2}'\n` +
+      `echo '{"event":"progress","step":1,"total_steps":2,"loss":2.5,"learning_rate":0.001}'\n` +
+      `echo '{"event":"progress","step":2,"total_steps":2,"loss":1.25}'\n` +
+      `echo '{"event":"done","train_loss":1.75}'`,
+  );
+  const { fineTune } = createTrainActivities({ db });
+  const hyper = { epochs: 1 };
+  const got = await new MockActivityEnvironment().run(fineTune, {
+    runId: 'r',
+    name: 'ok',
+    trainFile: '/x',
+    outDir: dir,
+    init: '/models/base',
+    hyper,
+  });
+  expect(got).toEqual({ name: 'ok', path: dir, steps: 2, trainLoss: 1.75, resumedFrom: undefined });
+  const row = await modelRow('ok');
+  expect(row).toMatchObject({ status: 'trained', init: '/models/base', path: dir });
+  expect(row!.summary).toEqual({
+    steps: 2,
+    trainLoss: 1.75,
+    curve: [
+      { step: 1, loss: 2.5, lr: 0.001 },
+      { step: 2, loss: 1.25 },
+    ],
+    hyper,
+    startStep: 0,
+  });
 });

@@ -13,7 +13,6 @@ import { z } from 'zod';
 import { createLocalLlamaClient, defaultThreads, SequencePool, toGbnfSchema } from '../../llm/local';
 import {
   catalogModelPath,
-  DEFAULT_LOCAL_MODEL,
   LOCAL_MODEL,
   LocalModelMissingError,
   LOCAL_MODEL_ENV,
@@ -46,7 +45,6 @@ describe('resolveLocalModel (model selection)', () => {
   }
 
   test('nothing chosen: the instruction-tuned Qwen2.5-Coder-1.5B the set-up assembled', () => {
-    expect(DEFAULT_LOCAL_MODEL).toBe('qwen2.5-coder-1.5b-instruct');
     expect(resolveLocalModel(undefined, {}, withModels)).toBe(
       join(withModels, '.venv/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'),
     );
@@ -177,6 +175,8 @@ if ('path' in found) {
         model: string;
       };
       chat: { text: string; finishReason: string; usage: { completionTokens: number } };
+      cut: { finishReason: string; usage: { completionTokens: number } };
+      truncated: { name: string; message: string };
       cold: { promptTokens: number; evaluatedPromptTokens: number };
       warm: { promptTokens: number; evaluatedPromptTokens: number };
     };
@@ -186,7 +186,11 @@ if ('path' in found) {
     expect(r.structured.usage.completionTokens).toBeGreaterThan(0);
     expect(r.structured.model).toBe(`local:${modelPath.split('/').pop()}`);
     expect(r.chat.usage.completionTokens).toBeLessThanOrEqual(8);
-    expect(['stop', 'length']).toContain(r.chat.finishReason);
+    // node-llama-cpp's stop reasons in OpenAI's words: the limit is 'length', the end 'stop'.
+    expect(r.chat.finishReason).toBe(r.chat.usage.completionTokens < 8 ? 'stop' : 'length');
+    expect(r.cut).toMatchObject({ finishReason: 'length', usage: { completionTokens: 3 } });
+    expect(r.truncated.name).toBe('LlmOutputTruncatedError');
+    expect(r.truncated.message).toMatch(/cut off at maxTokens = 2 .*raise "maxTokens"/);
     // KV-cache reuse per conversation key: the second call evaluates only what it adds.
     expect(r.cold.evaluatedPromptTokens).toBe(r.cold.promptTokens);
     expect(r.warm.promptTokens).toBeGreaterThan(r.cold.promptTokens);
