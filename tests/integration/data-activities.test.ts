@@ -88,7 +88,7 @@ async function runCounting<R>(fn: () => Promise<R>): Promise<{ result: R; beats:
   let beats = 0;
   env.on('heartbeat', () => beats++);
   const t0 = Date.now();
-  const result = await env.run(fn);
+  const result = (await env.run(fn)) as R;
   return { result, beats, ms: Date.now() - t0 };
 }
 

@@ -25,6 +25,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Runs `fn` as an activity would run (activities heartbeat, so they need a context). */
+const inActivity = <R>(fn: () => Promise<R>) => new MockActivityEnvironment().run(fn) as Promise<R>;
+
 const hotelIn = (id: string, area: string): Dialogue => ({
   id,
   services: ['hotel'],
@@ -76,13 +79,15 @@ describe('newest import of a split', () => {
         .join('\n'),
     );
     const { evaluatePredictions } = createEvaluateActivities({ db: t.handle.db });
-    const [trade] = await new MockActivityEnvironment().run(evaluatePredictions, {
-      model: 'm',
-      dataset: 'multiwoz24',
-      split: 'test',
-      conventions: ['trade'],
-      predictionsPath: preds,
-    });
+    const [trade] = await inActivity(() =>
+      evaluatePredictions({
+        model: 'm',
+        dataset: 'multiwoz24',
+        split: 'test',
+        conventions: ['trade'],
+        predictionsPath: preds,
+      }),
+    );
     expect(trade).toMatchObject({ turns: 2, jga: 1 });
   });
 });
