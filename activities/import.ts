@@ -24,14 +24,27 @@ export interface ImportActivityDeps {
   downloadDir: string;
 }
 
-/** Activities of the import workflow; a worker keeps one parsed copy of each source. */
+/**
+ * Activities of the import workflow; a worker keeps one parsed copy of each source version
+ * (the content hash): a file fixed or replaced at the same path must be parsed again, not
+ * served from the copy of its earlier content under the new version.
+ */
 export function createImportActivities(deps: ImportActivityDeps) {
   const parsed = new Map<string, Promise<Dialogue[]>>();
+  const keyOf = (dataset: string, source: string, split: string) => `${dataset}\0${source}\0${split}\0`;
 
-  function load(dataset: ImportBatchInput['dataset'], source: string, split: ImportBatchInput['split']) {
-    const key = `${dataset}\0${source}\0${split}`;
+  function load(
+    dataset: ImportBatchInput['dataset'],
+    source: string,
+    split: ImportBatchInput['split'],
+    version: string,
+  ) {
+    const prefix = keyOf(dataset, source, split);
+    const key = prefix + version;
     let p = parsed.get(key);
     if (!p) {
+      // Earlier versions of this source are stale for good.
+      for (const k of parsed.keys()) if (k.startsWith(prefix)) parsed.delete(k);
       p = loadDataset({ dataset, source, split });
       parsed.set(key, p);
       p.catch(() => parsed.delete(key));
@@ -39,6 +52,17 @@ export function createImportActivities(deps: ImportActivityDeps) {
     return p.catch((e: unknown) => {
       throw ApplicationFailure.nonRetryable(errorMessage(e), FAILURE.INVALID_DATASET);
     });
+  }
+
+  /** A batch on a worker without the parse: the file must still be the planned version. */
+  async function checkUnchanged(input: ImportBatchInput): Promise<void> {
+    if (parsed.has(keyOf(input.dataset, input.localSource, input.split) + input.datasetVersion)) return;
+    const now = await contentVersion(input.localSource).catch(() => 'unreadable');
+    if (now !== input.datasetVersion)
+      throw ApplicationFailure.nonRetryable(
+        `${input.localSource} changed during the import (version ${input.datasetVersion}, now ${now}): import it again`,
+        FAILURE.INVALID_DATASET,
+      );
   }
 
   return {
@@ -49,7 +73,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
       const datasetVersion = await contentVersion(localSource).catch((e: unknown) => {
         throw ApplicationFailure.nonRetryable(errorMessage(e), FAILURE.INVALID_DATASET);
       });
-      const total = (await load(input.dataset, localSource, input.split)).length;
+      const total = (await load(input.dataset, localSource, input.split, datasetVersion)).length;
       const config = { dataset: input.dataset, source: input.source, split: input.split, datasetVersion };
       await deps.db
         .insert(runs)
@@ -60,7 +84,8 @@ export function createImportActivities(deps: ImportActivityDeps) {
     },
 
     async importBatch(input: ImportBatchInput): Promise<ImportBatchResult> {
-      const all = await load(input.dataset, input.localSource, input.split);
+      await checkUnchanged(input);
+      const all = await load(input.dataset, input.localSource, input.split, input.datasetVersion);
       const slice = all.slice(input.offset, input.offset + input.limit);
       heartbeat({ offset: input.offset });
       if (slice.length === 0) return { inserted: 0, skipped: 0 };

@@ -15,14 +15,14 @@ import { spawnCli } from '../helpers/cli';
 import { startTestServices, type TestServices } from '../helpers/services';
 
 let services: TestServices;
-/** The first 18 dialogues of the real 2.1 test split, as a data.json-layout object. */
+/** The first 24 dialogues of the real 2.1 test split, as a data.json-layout object. */
 let real: Record<string, { goal: unknown; log: Array<{ text: string; metadata?: unknown }> }>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-faults-import-'));
 
 beforeAll(async () => {
   const zip = new AdmZip(path.join(multiwozDir(), '2.1/test.json.zip'));
   const all = JSON.parse(zip.readAsText('test.json')) as typeof real;
-  real = Object.fromEntries(Object.entries(all).slice(0, 18));
+  real = Object.fromEntries(Object.entries(all).slice(0, 24));
   services = await startTestServices({ apiKey: 'sk-faults-import', workers: true });
 }, 180_000);
 
@@ -125,4 +125,25 @@ test('one malformed dialogue among good ones: the file and the dialogue named, n
     ids,
     () => writeFileSync(file, text(good)),
   );
+}, 120_000);
+
+test('a file fixed in place after an import: the rerun stores the fixed content, not the earlier parse', async () => {
+  const good = slice(3);
+  const ids = Object.keys(good);
+  const file = path.join(dir, 'fixed', 'test.json');
+  mkdirSync(path.dirname(file));
+  writeFileSync(file, text(good));
+  expect((await importCli(file)).out).toMatch(/imported 6 dialogues: 6 new, 0 already present/);
+  // A typo fixed in the second dialogue's first user turn: a new dataset version.
+  const fixed = structuredClone(good);
+  fixed[ids[1]!]!.log[0]!.text = 'FIXED: ' + fixed[ids[1]!]!.log[0]!.text;
+  writeFileSync(file, text(fixed));
+  const rerun = await importCli(file);
+  expect(rerun.out).toMatch(/imported 6 dialogues: 6 new, 0 already present/);
+  const version = /version (\w+)\)/.exec(rerun.out)![1]!;
+  const r = await services.db.handle.db.execute<{ u: string }>(
+    sql`select content->'turns'->0->>'utterance' as u from dialogues
+         where dataset_version = ${version} and dialogue_id = ${ids[1]!}`,
+  );
+  expect(r.rows.map((x) => x.u)).toEqual([fixed[ids[1]!]!.log[0]!.text]);
 }, 120_000);
