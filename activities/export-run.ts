@@ -21,9 +21,6 @@ import { generationRunOf } from '../db/generation-run';
 import { dialogues, generationAttempts, generationGoals } from '../db/schema';
 import { openExportStream, openFile, write, writingTo } from '../multiwoz/export-stream';
 
-/** Moved to `db/generation-run.ts`; re-exported for callers of this module. */
-export { generationRunOf };
-
 /** Goals read per query. */
 export const EXPORT_PAGE = 500;
 

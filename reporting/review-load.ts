@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
 import { z } from 'zod';
-import { generationRunOf } from '../activities/export-run';
+import { generationRunOf } from '../db/generation-run';
 import type { Db } from '../db/client';
 import { dialogues, generationAttempts, generationGoals, GOAL_STATUS } from '../db/schema';
 import { loadDataset } from '../multiwoz/loaders';

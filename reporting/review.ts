@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../simulator/rng';
 import type { DialogueState, Speaker } from '../multiwoz/types';
-import { textTable } from './text-table';
+import { textTable } from '../common/text-table';
 
 /** One turn as the reviewer sees it. */
 export interface ReviewTurn {
