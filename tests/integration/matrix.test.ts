@@ -7,9 +7,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PipelineConfigSchema } from '../../activities/pipeline-config';
+import { PipelineConfigSchema } from '../../pipeline/config';
 import { loadPipelineConfig, startPipeline } from '../../client/pipeline';
 import { multiwozDir } from '../../multiwoz/paths';
+import { recordHistory } from '../helpers/histories';
 import { tinyConfig } from '../helpers/pipeline-config';
 import { startTestServices, type TestServices } from '../helpers/services';
 
@@ -41,7 +42,8 @@ test('paper-matrix-cpu: all three experiment kinds trained, evaluated and tabled
     training: tiny.training,
   });
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'dst-matrix-'));
-  const result = await (await startPipeline(env.client, 'matrix-test', config, workDir)).result();
+  const handle = await startPipeline(env.client, 'matrix-test', config, workDir);
+  const result = await handle.result();
 
   expect(result.files.map((f) => f.name).sort()).toEqual([
     'generated',
@@ -80,4 +82,6 @@ test('paper-matrix-cpu: all three experiment kinds trained, evaluated and tabled
   );
   expect(md).toMatch(/\| multiwoz21 \| 50 \| trade \| \d+\.\d\d \| \d+\.\d\d \|/);
   expect(md).toMatch(/\| multiwoz21 \| hotel \| no \| trade \| \d+\.\d\d \| \d+\.\d\d \|/);
+  // The replay test's matrix config: a planner change must not break running matrices.
+  await recordHistory(handle, 'pipeline-matrix');
 }, 900_000);
