@@ -15,6 +15,7 @@
  * session may ever point at an attempt whose predecessor is missing.
  */
 import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { spawnCli, type CliProcess } from '../helpers/cli';
@@ -123,6 +124,24 @@ async function checkAgainst(
   return { facts, repeated: [...repeated.values()].reduce((a, b) => a + b, 0) };
 }
 
+/** Dialogue activities in flight on the worker of process `pid` (its default identity `pid@host`). */
+async function dialoguesOn(pid: number): Promise<number> {
+  const connection = await Connection.connect({ address: services.temporal.address });
+  try {
+    const client = new Client({ connection });
+    let n = 0;
+    for await (const w of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
+      const d = await client.workflow.getHandle(w.workflowId, w.runId).describe();
+      n += (d.raw.pendingActivities ?? []).filter(
+        (a) => a.activityType?.name === 'simulateDialogue' && a.lastWorkerIdentity?.startsWith(`${pid}@`),
+      ).length;
+    }
+    return n;
+  } finally {
+    await connection.close();
+  }
+}
+
 let reference: Awaited<ReturnType<typeof outcome>>;
 let workerA: CliProcess;
 
@@ -149,12 +168,14 @@ test('PostgreSQL SIGKILLed mid-run: the run completes, nothing lost or doubled, 
   );
   const atRestart = await runFacts(services.db.db, 'faults-pgkill');
   expect(atRestart.done).toBeLessThan(GOALS);
+  // Dialogues in flight had saved sessions, which the crash kept (as far as WAL had them).
+  expect(atRestart.sessionsLeft).toBeGreaterThan(0);
   // Right after recovery: what the crash kept must already be consistent.
   expect(await danglingSessions(services.db.db, 'faults-pgkill')).toEqual([]);
   await waitDone('faults-pgkill', GOALS);
   const { facts, repeated } = await checkAgainst(reference, 'faults-pgkill', 8);
   figures.push(
-    `postgres SIGKILL at ${atRestart.done}/${GOALS} done: completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
+    `postgres SIGKILL at ${atRestart.done}/${GOALS} done (${atRestart.sessionsLeft} saved sessions after recovery): completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
   );
 }, 180_000);
 
@@ -163,13 +184,17 @@ test('two workers, one SIGKILLed mid-run: no goal done twice, no attempt numbere
   const workerB = await startWorker();
   await generate('faults-two');
   await waitDone('faults-two', 5);
+  // Killed while it holds dialogues (as Temporal sees it), so they must move to the other worker.
+  let held = 0;
+  for (let i = 0; i < 100 && !(held = await dialoguesOn(workerA.child.pid!)); i++) await sleep(100);
+  expect(held).toBeGreaterThan(0);
   expect((await runFacts(services.db.db, 'faults-two')).done).toBeLessThan(GOALS);
   workerA.child.kill('SIGKILL');
   await workerA.exited;
   await waitDone('faults-two', GOALS);
   const { facts, repeated } = await checkAgainst(reference, 'faults-two', 8);
   figures.push(
-    `two workers, one SIGKILLed: completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
+    `two workers, one SIGKILLed holding ${held} dialogues: completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
   );
   workerB.child.kill('SIGTERM');
   await workerB.exited;
