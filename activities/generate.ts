@@ -182,16 +182,25 @@ async function savedSession(db: Db, runId: string, goalIndex: number) {
   return row;
 }
 
-/** Saves a session unless a newer one (another attempt of this activity) already did. */
+/**
+ * Saves a session unless a newer one (another attempt of this activity) already did, and only
+ * while its attempt is the goal's next one: a zombie (an activity attempt that outlived its
+ * heartbeat timeout, e.g. a worker frozen and resumed) must not re-create the session of an
+ * attempt that its retry has since recorded (measured: a session row left on a finished goal).
+ * `for share` waits for a concurrent `recordAttempt` and re-checks the goal row it committed.
+ */
 async function saveSession(db: Db, runId: string, s: Session, steps: number): Promise<void> {
-  await db
-    .insert(generationSessions)
-    .values({ runId, goalIndex: s.goalIndex, attempt: s.attempt, steps, session: s })
-    .onConflictDoUpdate({
-      target: [generationSessions.runId, generationSessions.goalIndex],
-      set: { attempt: s.attempt, steps, session: s, updatedAt: sql`now()` },
-      where: sql`(${generationSessions.attempt}, ${generationSessions.steps}) < (excluded.attempt, excluded.steps)`,
-    });
+  await db.execute(sql`
+    insert into ${generationSessions} (run_id, goal_index, attempt, steps, session)
+    select ${runId}, ${s.goalIndex}, ${s.attempt}, ${steps}, ${JSON.stringify(s)}::jsonb
+      from ${generationGoals} g
+     where g.run_id = ${runId} and g.goal_index = ${s.goalIndex}
+       and g.status = ${GOAL_STATUS.PENDING} and g.attempts = ${s.attempt - 1}
+       for share of g
+    on conflict (run_id, goal_index) do update
+       set attempt = excluded.attempt, steps = excluded.steps, session = excluded.session,
+           updated_at = now()
+     where (${generationSessions}.attempt, ${generationSessions}.steps) < (excluded.attempt, excluded.steps)`);
 }
 
 async function simulateOne(

@@ -144,6 +144,7 @@ async function dialoguesOn(pid: number): Promise<number> {
 
 let reference: Awaited<ReturnType<typeof outcome>>;
 let workerA: CliProcess;
+let workerB: CliProcess;
 
 test('the reference: one worker, no fault', async () => {
   workerA = await startWorker();
@@ -181,7 +182,7 @@ test('PostgreSQL SIGKILLed mid-run: the run completes, nothing lost or doubled, 
 
 test('two workers, one SIGKILLed mid-run: no goal done twice, no attempt numbered twice, totals of one worker', async () => {
   expect(reference).toBeDefined();
-  const workerB = await startWorker();
+  const b = await startWorker();
   await generate('faults-two');
   await waitDone('faults-two', 5);
   // Killed while it holds dialogues (as Temporal sees it), so they must move to the other worker.
@@ -196,6 +197,32 @@ test('two workers, one SIGKILLed mid-run: no goal done twice, no attempt numbere
   figures.push(
     `two workers, one SIGKILLed holding ${held} dialogues: completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
   );
-  workerB.child.kill('SIGTERM');
-  await workerB.exited;
+  workerB = b;
+}, 180_000);
+
+test('a worker stopped (SIGSTOP) past its heartbeat timeout, then resumed: its late writes change nothing', async () => {
+  expect(reference).toBeDefined();
+  const workerC = await startWorker();
+  await generate('faults-zombie');
+  await waitDone('faults-zombie', 5);
+  let held = 0;
+  for (let i = 0; i < 100 && !(held = await dialoguesOn(workerB.child.pid!)); i++) await sleep(100);
+  expect(held).toBeGreaterThan(0);
+  // Frozen mid-call for twice the heartbeat timeout: its dialogues resume on the other worker,
+  // and the frozen one wakes up as a zombie with an LLM answer to save.
+  workerB.child.kill('SIGSTOP');
+  await sleep(6_000);
+  workerB.child.kill('SIGCONT');
+  await waitDone('faults-zombie', GOALS);
+  // Let the zombie finish whatever it still writes.
+  await sleep(2_000);
+  const { facts, repeated } = await checkAgainst(reference, 'faults-zombie', 12);
+  expect(await danglingSessions(services.db.db, 'faults-zombie')).toEqual([]);
+  figures.push(
+    `a worker frozen 6 s holding ${held} dialogues, then resumed: completed, ${facts.accepted}/${GOALS} accepted as the reference, 0 lost, 0 duplicated, ${repeated} answered calls repeated`,
+  );
+  for (const w of [workerB, workerC]) {
+    w.child.kill('SIGTERM');
+    await w.exited;
+  }
 }, 180_000);
