@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -20,6 +21,7 @@ import catalog from '../../models/catalog.json';
 import { REPO, spawnCli } from '../helpers/cli';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dst-faults-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The parts of examples/tiny-cpu.json the cases change. */
 interface RawConfig {
   generation: { goals: number; llm: unknown };

@@ -102,6 +102,7 @@ async function addGoals(from: number, to: number): Promise<void> {
 afterAll(async () => {
   if (!refused) execFileSync('umount', ['-l', mnt]);
   await db?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function exportCli(out: string) {

@@ -5,7 +5,7 @@
  * rerun after the file is fixed must import every dialogue exactly once. Real Temporal dev
  * server, Postgres and worker; the CLI as a child process.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
@@ -28,6 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Six dialogues per case, so each case's counts are its own. */
