@@ -5,16 +5,18 @@
  * every step and resume a crashed attempt without repeating a completed call.
  */
 import { InvalidLlmOutputError } from '../llm/errors';
-import type { ChatResult, LlmClient } from '../llm/types';
+import type { ChatMessage, ChatResult, LlmClient } from '../llm/types';
 import type { Ontology } from '../multiwoz/ontology';
 import type { VenueDb } from '../multiwoz/venues';
 import { labelSlotsFor, labelTurn } from './label-turn';
+import type { TurnRetriever } from './retrieval';
 import { ECHO, ECHO_RETRY_TEMPERATURE, echoNote, echoOf } from './echo';
 import { isMentioned } from './mentions';
 import type { Goal } from './goal-types';
 import {
   ParaphraseAnswer,
   ROLE,
+  type LabellerOptions,
   SystemAnswer,
   paraphrasePrompt,
   systemDecodingSchema,
@@ -31,9 +33,20 @@ import {
   emptyUsage,
   type PendingUserMove,
   type Session,
+  type SessionSystemTurn,
   type SessionUserTurn,
 } from './session';
-import { entityName, groundAnswer, history, planSystemTurn } from './system-policy';
+import { entityName, groundAnswer, history, planSystemTurn, toldIn } from './system-policy';
+import {
+  ROLE_PROBLEM,
+  agentRepeats,
+  agentSpeaksAsUser,
+  asksAgain,
+  isEmptyTurn,
+  roleNote,
+  userSpeaksAsAgent,
+  type RoleProblem,
+} from './roles';
 import {
   REASON,
   USER_INTENT,
@@ -50,6 +63,8 @@ export interface SimulatorDeps {
   ontology: Ontology;
   /** Reveal probabilities estimated from real training dialogues (`estimateRevealStats`). */
   stats: RevealStats;
+  /** The labeller's worked examples (training split only); without one, none are shown. */
+  retriever?: TurnRetriever;
 }
 
 export interface SimulatorOptions {
@@ -59,6 +74,8 @@ export interface SimulatorOptions {
   maxAttempts?: number;
   /** Sampling temperature of every role. Default: the client's (0.5, as the paper). */
   temperature?: number;
+  /** How the labeller is asked (the audit's `--examples`/`--answer`/`--dontcare`). Default `DEFAULT_LABELLER`. */
+  labeller?: LabellerOptions;
 }
 
 const PERSONAS = [
@@ -159,28 +176,56 @@ async function askUser(
   return cleanUserUtterance(r.text);
 }
 
+/** The last system turn, if the dialogue ends with one. */
+function lastSystemTurn(s: Session): SessionSystemTurn | undefined {
+  const last = s.turns[s.turns.length - 1];
+  return last?.speaker === 'SYSTEM' ? last : undefined;
+}
+
+/** The first role problem of a user utterance (roles.ts), if any; repeats are `echoOf`'s. */
+export function userProblem(s: Session, move: PendingUserMove, utterance: string): RoleProblem | undefined {
+  if (userSpeaksAsAgent(utterance)) return ROLE_PROBLEM.USER_AS_AGENT;
+  const first =
+    userTurnCount(s) === 0 && move.intent !== USER_INTENT.GREET && move.intent !== USER_INTENT.END;
+  const facts = Object.entries(move.reveal);
+  if (first && isEmptyTurn(facts, (slot, v) => isMentioned(slot, v, utterance)))
+    return ROLE_PROBLEM.EMPTY_TURN;
+  if (asksAgain(utterance, lastSystemTurn(s)?.told ?? []).length > 0) return ROLE_PROBLEM.ALREADY_ANSWERED;
+  return undefined;
+}
+
 const userStep: StepFn = async (s, deps, opts) => {
   const planned = planUserMove(s);
   if ('reject' in planned) return finish(s, planned.reject, planned.detail);
   const move = planned.move;
   const input = userInput(s, move);
   const utterance = await askUser(s, deps, input, opts.temperature);
-  // A goodbye may well echo the agent's; any other turn that only repeats is asked for once more,
-  // as its own step so a crash between the two calls repeats neither.
+  // A goodbye may well echo the agent's; any other turn that only repeats, or that fails a role
+  // check, is asked for once more, as its own step so a crash between the two calls repeats neither.
   const echo = move.intent === USER_INTENT.END ? undefined : echoOf(utterance, input.history);
-  s.pending = { ...move, utterance, ...(echo ? { echo } : {}) };
-  if (!echo) return afterUserUtterance(s, opts);
-  const detail = `repeated the ${echo === ECHO.AGENT ? "agent's last turn" : 'previous user turn'}: ${utterance}`;
-  s.failures.push({ reason: REASON.REPEATED_TURN, turn: userTurnCount(s), detail });
+  const problem = echo ? undefined : userProblem(s, move, utterance);
+  s.pending = { ...move, utterance, ...(echo ? { echo } : {}), ...(problem ? { problem } : {}) };
+  if (!echo && !problem) return afterUserUtterance(s, opts);
+  const detail = echo
+    ? `repeated the ${echo === ECHO.AGENT ? "agent's last turn" : 'previous user turn'}: ${utterance}`
+    : `${problem}: ${utterance}`;
+  s.failures.push({ reason: problem ?? REASON.REPEATED_TURN, turn: userTurnCount(s), detail });
   s.next = STEP.USER_RETRY;
 };
 
 const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
   const input = userInput(s, pending);
-  const note = echoNote(pending.echo ?? ECHO.PREVIOUS, pending.utterance ?? '');
+  const before = pending.utterance ?? '';
+  const note = pending.problem
+    ? roleNote(pending.problem, before)
+    : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
   // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.
   pending.utterance = await askUser(s, deps, { ...input, note }, ECHO_RETRY_TEMPERATURE);
+  // The checks are not loosened for the retry: a second role problem ends the attempt.
+  const again = userProblem(s, pending, pending.utterance);
+  if (again) return finish(s, again, `${again} again after a retry: ${pending.utterance}`);
+  delete pending.problem;
   afterUserUtterance(s, opts);
 };
 
@@ -261,7 +306,7 @@ export function offeredNames(s: Session, upTo: number): Record<string, string> {
   return out;
 }
 
-const labelStep: StepFn = async (s, deps, _opts) => {
+const labelStep: StepFn = async (s, deps, opts) => {
   const move = s.pending!;
   const previous = currentState(s);
   const turn = userTurnCount(s);
@@ -288,6 +333,8 @@ const labelStep: StepFn = async (s, deps, _opts) => {
       revealed,
       changedNow: new Set(move.change ? [move.change.slot] : []),
     },
+    options: opts.labeller,
+    retriever: deps.retriever,
   });
   addUsage(s, checked.call);
   s.failures.push(...checked.failures);
@@ -322,10 +369,18 @@ export function withReference(answer: SystemAnswer, reference: string | undefine
   return { ...answer, utterance: `${answer.utterance.trim()} Your reference number is ${reference}.` };
 }
 
-const systemStep: StepFn = async (s, deps, opts, rng) => {
-  const plan = planSystemTurn(s, deps.db, rng);
-  const messages = systemPrompt(plan.input);
-  const ask = async (msgs: typeof messages) => {
+/** The first role problem of an agent utterance (roles.ts), if any. */
+export function systemProblem(s: Session, utterance: string): RoleProblem | undefined {
+  if (agentSpeaksAsUser(utterance)) return ROLE_PROBLEM.AGENT_AS_USER;
+  const previous = [...s.turns].reverse().find((t) => t.speaker === 'SYSTEM');
+  if (agentRepeats(utterance, previous?.utterance)) return ROLE_PROBLEM.AGENT_REPEAT;
+  return undefined;
+}
+
+type SystemPlan = ReturnType<typeof planSystemTurn>;
+
+function askSystem(s: Session, deps: SimulatorDeps, opts: SimulatorOptions, plan: SystemPlan) {
+  return async (msgs: ChatMessage[]): Promise<SystemAnswer> => {
     const r = await deps.llm.structured({
       role: ROLE.SYSTEM,
       temperature: opts.temperature,
@@ -335,51 +390,119 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
       schemaName: 'system_turn',
     });
     addUsage(s, r);
-    return r.value;
+    return withReference(r.value, plan.input.bookingReference);
   };
-  let answer = withReference(await ask(messages), plan.input.bookingReference);
+}
+
+/** The first answer, once more with its problem stated after it. */
+function correction(messages: ChatMessage[], answer: SystemAnswer, problem: string): ChatMessage[] {
+  return [
+    ...messages,
+    { role: 'assistant', content: JSON.stringify(answer) },
+    { role: 'user', content: `That answer is not allowed: ${problem}. Answer again.` },
+  ];
+}
+
+const systemStep: StepFn = async (s, deps, opts, rng) => {
+  const plan = planSystemTurn(s, deps.db, rng);
+  const messages = systemPrompt(plan.input);
+  const ask = askSystem(s, deps, opts, plan);
+  let answer = await ask(messages);
   let grounded = groundAnswer(plan, answer, deps.db);
   if (!grounded.ok) {
     // One retry with the problem stated, as for invalid JSON; then the attempt fails.
-    answer = withReference(
-      await ask([
-        ...messages,
-        { role: 'assistant', content: JSON.stringify(answer) },
-        { role: 'user', content: `That answer is not allowed: ${grounded.problem}. Answer again.` },
-      ]),
-      plan.input.bookingReference,
-    );
+    answer = await ask(correction(messages, answer, grounded.problem));
     grounded = groundAnswer(plan, answer, deps.db);
     if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
   }
+  const problem = systemProblem(s, answer.utterance);
+  if (problem) {
+    // Asked again as its own step (the per-call save rule), with the same booking reference.
+    s.failures.push({ reason: problem, turn: userTurnCount(s), detail: `${problem}: ${answer.utterance}` });
+    s.pendingSystem = { answer, problem, reference: plan.input.bookingReference };
+    s.next = STEP.SYSTEM_RETRY;
+    return;
+  }
+  commitSystemTurn(s, plan, answer, grounded.entity);
+};
+
+const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
+  const pending = s.pendingSystem!;
+  const plan = planSystemTurn(s, deps.db, rng);
+  if (pending.reference !== undefined) plan.input.bookingReference = pending.reference;
+  const first = { ...pending.answer, action: pending.answer.action as SystemAnswer['action'] };
+  const note = roleNote(pending.problem, pending.answer.utterance);
+  const answer = await askSystem(s, deps, opts, plan)(correction(systemPrompt(plan.input), first, note));
+  const grounded = groundAnswer(plan, answer, deps.db);
+  if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
+  const again = systemProblem(s, answer.utterance);
+  if (again) return finish(s, again, `${again} again after a retry: ${answer.utterance}`);
+  s.pendingSystem = undefined;
+  commitSystemTurn(s, plan, answer, grounded.entity);
+};
+
+// Properties whose values, once the agent said them, the user is not to ask for again. Times
+// are left out: "I need to arrive by 11:00?" states a constraint more often than it asks.
+const REQUESTABLE = [
+  'address',
+  'phone',
+  'postcode',
+  'entrance fee',
+  'price',
+  'duration',
+  'trainid',
+  'pricerange',
+  'stars',
+  'internet',
+  'parking',
+  'area',
+  'food',
+  'type',
+];
+
+function commitSystemTurn(
+  s: Session,
+  plan: SystemPlan,
+  answer: SystemAnswer,
+  entity: string | undefined,
+): void {
   const last = s.turns[s.turns.length - 1] as SessionUserTurn;
+  const told = toldIn(
+    plan.matches.find((e) => plan.domain && entityName(plan.domain, e) === entity),
+    REQUESTABLE,
+    answer.utterance,
+  );
   s.turns.push({
     speaker: 'SYSTEM',
     utterance: answer.utterance,
     action: answer.action,
-    entity: grounded.entity,
+    entity,
     ...(answer.action === 'request' && answer.slot ? { slot: answer.slot } : {}),
+    ...(told.length ? { told } : {}),
   });
-  updateProgress(s, plan, answer.action, grounded.entity);
+  updateProgress(s, plan, answer.action, entity, told);
   if (last.intent === USER_INTENT.END) {
     const n = s.turns.length;
     return n <= 4 ? finish(s, REASON.TOO_SHORT, `${n} turns`) : finish(s);
   }
   s.next = STEP.USER;
-};
+}
 
 function updateProgress(
   s: Session,
-  plan: ReturnType<typeof planSystemTurn>,
+  plan: SystemPlan,
   action: string,
   entity: string | undefined,
+  told: readonly string[],
 ): void {
   const p = s.domains[s.domainIndex];
   const g = s.goal.domains[s.domainIndex];
   if (!p || !g || !plan.domain) return;
   const domain = plan.domain;
   if (p.entity && !plan.matches.some((e) => entityName(domain, e) === p.entity)) p.entity = undefined;
+  if (entity && entity !== p.entity) p.told = [];
   if (entity) p.entity = entity;
+  if (told.length) p.told = [...new Set([...(p.told ?? []), ...told])];
   if (action === 'book') p.booked = true;
   if (action === 'answer') p.requested = true;
   if (action === 'no_match' && g.change && !p.changed) p.noMatchSeen = true;
@@ -388,6 +511,7 @@ function updateProgress(
 const STEPS: Record<Exclude<Session['next'], 'done'>, StepFn> = {
   user: userStep,
   user_retry: userRetryStep,
+  system_retry: systemRetryStep,
   paraphrase: paraphraseStep,
   label: labelStep,
   system: systemStep,

@@ -4,6 +4,7 @@
  * the exact step it stopped at.
  */
 import type { Echo } from './echo';
+import type { RoleProblem } from './roles';
 import type { TrackedDomain } from '../multiwoz/types';
 import type { Goal } from './goal-types';
 import type { RevealPlan } from './reveal';
@@ -14,6 +15,8 @@ export const STEP = {
   USER: 'user',
   /** The user turn once more, after an answer that only repeated (simulator/echo.ts). */
   USER_RETRY: 'user_retry',
+  /** The system turn once more, after an answer in the visitor's voice or a repeat (roles.ts). */
+  SYSTEM_RETRY: 'system_retry',
   PARAPHRASE: 'paraphrase',
   LABEL: 'label',
   SYSTEM: 'system',
@@ -37,6 +40,8 @@ export interface SessionSystemTurn {
   entity?: string;
   /** With `request`: the slot the agent asked for (the user answers it next, when in the goal). */
   slot?: string;
+  /** Properties (address, phone, …) of the offered entity whose values this turn said. */
+  told?: string[];
 }
 
 export type SessionTurn = SessionUserTurn | SessionSystemTurn;
@@ -57,6 +62,8 @@ export interface DomainProgress {
   /** The system found nothing for the `from` value of the planned change. */
   noMatchSeen: boolean;
   changed: boolean;
+  /** Requested properties the agent has already said (the user does not ask for them again). */
+  told?: string[];
 }
 
 /** The user move being made, fixed before the user LLM call so a retry repeats nothing. */
@@ -71,6 +78,16 @@ export interface PendingUserMove {
   utterance?: string;
   /** Set when `utterance` only repeated a turn; the retry step asks again. */
   echo?: Echo;
+  /** Set when `utterance` failed a role check (roles.ts); the retry step asks again. */
+  problem?: RoleProblem;
+}
+
+/** A system answer that failed a role check, kept for its one retry (`STEP.SYSTEM_RETRY`). */
+export interface PendingSystemAnswer {
+  answer: { action: string; entity: string | null; slot: string | null; utterance: string };
+  problem: RoleProblem;
+  /** The booking reference the first try was given: the retry must give the same one. */
+  reference?: string;
 }
 
 export interface Session {
@@ -89,6 +106,7 @@ export interface Session {
   revealed: string[];
   turns: SessionTurn[];
   pending?: PendingUserMove;
+  pendingSystem?: PendingSystemAnswer;
   failures: CheckFailure[];
   usage: UsageTotals;
   /** Set when the attempt ended: accepted, or the rejection reason. */

@@ -6,6 +6,7 @@ import { nameKey, type VenueDb, type VenueEntry } from '../multiwoz/venues';
 import type { TrackedDomain } from '../multiwoz/types';
 import { isBookSlot } from './goal-types';
 import type { Rng } from './rng';
+import { openRequests } from './user-policy';
 import { currentState, type Session, type SessionUserTurn } from './session';
 import {
   SYSTEM_ACTION,
@@ -66,6 +67,18 @@ function domainConstraints(state: Record<string, string>, domain: string): Recor
 
 function candidate(db: VenueDb, domain: TrackedDomain, e: VenueEntry): Record<string, string> {
   return { name: entityName(domain, e), ...db.entityAttributes(domain, e) };
+}
+
+/**
+ * Requests among `requests` whose value for entity `e` the utterance says ("… is located at
+ * 12 Regent Street"): the agent has told the visitor, who should not ask for it again.
+ */
+export function toldIn(e: VenueEntry | undefined, requests: readonly string[], utterance: string): string[] {
+  const text = utterance.toLowerCase();
+  const answers = answersFor(e, [...requests]);
+  return Object.entries(answers)
+    .filter(([, v]) => v.length >= 2 && text.includes(v.toLowerCase()))
+    .map(([r]) => r);
 }
 
 function answersFor(e: VenueEntry | undefined, requests: string[]): Record<string, string> {
@@ -143,7 +156,8 @@ export function planSystemTurn(s: Session, db: VenueDb, rng: Rng): SystemTurnPla
     history: hist,
   };
   if (allowed.includes(SYSTEM_ACTION.BOOK)) input.bookingReference = db.bookingReference(() => rng.next());
-  if (allowed.includes(SYSTEM_ACTION.ANSWER)) input.answers = answersFor(chosen ?? ordered[0], g.requests);
+  if (allowed.includes(SYSTEM_ACTION.ANSWER))
+    input.answers = answersFor(chosen ?? ordered[0], openRequests(g, p, s.goalIndex));
   return { input, matches: ordered, domain };
 }
 

@@ -65,6 +65,16 @@ export const REASON = {
   MISSED_LABEL: 'missed_label',
   /** The user turn only repeated its previous turn or the agent's (corrected: asked once more). */
   REPEATED_TURN: 'repeated_turn',
+  /** A user turn in the agent's voice (retried once; rejects when the retry does it again). */
+  USER_AS_AGENT: 'user_as_agent',
+  /** An agent turn in the visitor's voice (retried once; rejects when the retry does it again). */
+  AGENT_AS_USER: 'agent_as_user',
+  /** A first user turn, not a planned greeting, that says none of its facts (retried once; rejects). */
+  EMPTY_TURN: 'empty_turn',
+  /** An agent turn that repeats the agent's previous one (retried once; rejects). */
+  AGENT_REPEAT: 'agent_repeat',
+  /** A user asking for what the agent's last turn just told it (retried once; rejects). */
+  ALREADY_ANSWERED: 'already_answered',
   /** A domain did not finish within its turn cap (rejects). */
   DOMAIN_CAP: 'domain_cap_exceeded',
   /** The dialogue has 4 turns or fewer (rejects). */

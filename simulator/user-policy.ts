@@ -32,12 +32,36 @@ export function goalValues(s: Session, upTo: number): Record<string, string> {
   return out;
 }
 
+// What a visitor asks about a venue it neither books nor had questions for: without one such
+// request the dialogue ended at the agent's first suggestion, the user never choosing anything.
+const FALLBACK_REQUESTS: Readonly<Record<string, readonly string[]>> = {
+  restaurant: ['address', 'phone', 'postcode'],
+  hotel: ['address', 'phone', 'postcode'],
+  attraction: ['address', 'entrance fee', 'postcode'],
+  train: ['price', 'duration'],
+};
+
+/**
+ * The properties the user will ask for in domain goal `g`: the goal's requests, or (a goal with
+ * neither booking nor requests) one fallback chosen by goal index; minus what the agent already
+ * said (`p.told`), since a visitor does not ask for what it was just told.
+ */
+export function openRequests(g: DomainGoal, p: DomainProgress, goalIndex: number): string[] {
+  const wantsBooking = g.domain === 'taxi' || Object.keys(g.book).length > 0;
+  const fallback = FALLBACK_REQUESTS[g.domain] ?? [];
+  const wanted =
+    g.requests.length > 0 || wantsBooking || fallback.length === 0
+      ? g.requests
+      : [fallback[goalIndex % fallback.length]!];
+  return wanted.filter((r) => !(p.told ?? []).includes(r));
+}
+
 /** A domain is finished when an entity was offered, booked and asked about as planned. */
-export function domainComplete(g: DomainGoal, p: DomainProgress): boolean {
+export function domainComplete(g: DomainGoal, p: DomainProgress, goalIndex = 0): boolean {
   const wantsBooking = g.domain === 'taxi' || Object.keys(g.book).length > 0;
   if (g.domain !== 'taxi' && !p.entity) return false;
   if (wantsBooking && !p.booked) return false;
-  return !(g.requests.length > 0 && !p.requested);
+  return !(openRequests(g, p, goalIndex).length > 0 && !p.requested);
 }
 
 function revealMove(s: Session, i: number, slots: string[]): PendingUserMove {
@@ -86,8 +110,9 @@ function nextInDomain(s: Session, i: number): PendingUserMove | undefined {
   if (g.domain !== 'taxi' && !p.entity) return { intent: USER_INTENT.RECOMMEND, domainIndex: i, reveal: {} };
   const wantsBooking = g.domain === 'taxi' || Object.keys(g.book).length > 0;
   if (wantsBooking && !p.booked) return { intent: USER_INTENT.BOOK, domainIndex: i, reveal: {} };
-  if (g.requests.length && !p.requested)
-    return { intent: USER_INTENT.REQUEST, domainIndex: i, reveal: {}, requests: [...g.requests] };
+  const requests = openRequests(g, p, s.goalIndex);
+  if (requests.length && !p.requested)
+    return { intent: USER_INTENT.REQUEST, domainIndex: i, reveal: {}, requests };
   return undefined;
 }
 

@@ -1,0 +1,174 @@
+/**
+ * Role coherence checks (issue 15): each rejects a hand-made bad turn (the 1.5B default model's
+ * own words) and passes real MultiWOZ turns; a failing turn is retried as its own engine step,
+ * and a session saved between the two calls (a worker killed there) repeats neither.
+ */
+import path from 'node:path';
+import { stepSession, systemProblem, userProblem } from '../../simulator/engine';
+import { loadDataset } from '../../multiwoz/loaders';
+import { loadOntology } from '../../multiwoz/ontology';
+import { multiwozDir } from '../../multiwoz/paths';
+import type { Dialogue } from '../../multiwoz/types';
+import { loadVenueDb } from '../../multiwoz/venues';
+import {
+  agentRepeats,
+  agentSpeaksAsUser,
+  asksAgain,
+  isEmptyTurn,
+  userSpeaksAsAgent,
+} from '../../simulator/roles';
+import type { Session } from '../../simulator/session';
+import { REASON } from '../../simulator/types';
+import type { LlmClient } from '../../llm/types';
+import { hotelSession } from '../helpers/sessions';
+
+let test21: Dialogue[];
+beforeAll(async () => {
+  test21 = await loadDataset({ source: path.join(multiwozDir(), '2.1/test.json.zip'), split: 'test' });
+}, 60_000);
+
+const turns = (speaker: 'USER' | 'SYSTEM') =>
+  test21.flatMap((d) => d.turns.filter((t) => t.speaker === speaker).map((t) => t.utterance));
+
+test('a user turn in the agent voice is caught; real user turns pass', () => {
+  for (const bad of [
+    "Could you please provide a bit more information about your hotel or the distance you're willing to travel?",
+    "I'd be happy to help you book the hotel. Let me know if you need anything else.",
+    'Is there anything else I can help you with?',
+  ])
+    expect(userSpeaksAsAgent(bad)).toBe(true);
+  expect(userSpeaksAsAgent("I'm looking for a cheap hotel in the north, can you help?")).toBe(false);
+  const users = turns('USER');
+  expect(users.length).toBe(7372);
+  // One real turn is flagged: "What time would you like to depart ?", an annotator's swapped turn.
+  expect(users.filter(userSpeaksAsAgent)).toEqual(['What time would you like to depart ?']);
+});
+
+test('an agent turn in the visitor voice is caught; real agent turns pass', () => {
+  expect(agentSpeaksAsUser('Can you recommend the arrival time for TR7075?')).toBe(true);
+  expect(agentSpeaksAsUser("I'm looking for a place to stay in the north.")).toBe(true);
+  expect(agentSpeaksAsUser('I recommend the Acorn Guest House. Would you like me to book it?')).toBe(false);
+  // One real turn is flagged: "Can you book it for me and get a reference number ?", a swapped turn.
+  expect(turns('SYSTEM').filter(agentSpeaksAsUser)).toHaveLength(1);
+});
+
+test('an agent turn that repeats the previous agent turn is caught; real consecutive agent turns pass', () => {
+  const said = 'Byard Art is located in the south area of Cambridge.';
+  expect(agentRepeats(said, said)).toBe(true);
+  expect(agentRepeats('Byard Art is in the south area of Cambridge.', said)).toBe(true);
+  expect(agentRepeats('Its entrance is free.', said)).toBe(false);
+  let repeats = 0;
+  let pairs = 0;
+  for (const d of test21) {
+    const sys = d.turns.filter((t) => t.speaker === 'SYSTEM').map((t) => t.utterance);
+    for (let i = 1; i < sys.length; i++, pairs++) if (agentRepeats(sys[i]!, sys[i - 1])) repeats++;
+  }
+  // Real agents do repeat themselves now and then ("Is there anything else …"): under 0.5 %.
+  expect(repeats / pairs).toBeLessThan(0.005);
+});
+
+test('an empty first turn is caught; a real first turn with its facts passes', () => {
+  const facts = [['hotel-pricerange', 'cheap'] as const];
+  const said = (text: string) => (_slot: string, v: string) => text.toLowerCase().includes(v);
+  expect(isEmptyTurn(facts, said("Sure, I'll tell you what I'm looking for."))).toBe(true);
+  const real = test21.map((d) => d.turns[0]?.utterance ?? '').find((u) => /cheap/i.test(u))!;
+  expect(isEmptyTurn(facts, said(real))).toBe(false);
+  expect(isEmptyTurn([], said('Hello!'))).toBe(false); // nothing planned: a greeting is fine
+});
+
+test('a user asking for what the agent just said is caught; a real request passes', () => {
+  expect(asksAgain("I'd like to know the area of Byard Art.", ['area'])).toEqual(['area']);
+  expect(asksAgain('What is the address?', ['address', 'phone'])).toEqual(['address']);
+  expect(asksAgain('Can I get the phone number please?', ['address'])).toEqual([]);
+  // Real: "could you give me the address ?" after a turn that did not say it.
+  expect(asksAgain('could you give me the address ?', [])).toEqual([]);
+  expect(asksAgain('The address is fine, thanks.', ['address'])).toEqual([]);
+});
+
+/** A client that answers from a list and counts its calls per role. */
+function scripted(user: string[], system: object[]): LlmClient & { calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const usage = { promptTokens: 10, completionTokens: 5 };
+  const count = (role: string) => (calls[role] = (calls[role] ?? 0) + 1);
+  return {
+    model: 'scripted',
+    calls,
+    chat: async (req) => {
+      count(req.role);
+      return { text: user.shift() ?? 'Thanks, bye.', usage, costUsd: 0, model: 'scripted' };
+    },
+    structured: async <T>(req: { role: string }) => {
+      count(req.role);
+      const value = system.shift() as T;
+      return { value, text: JSON.stringify(value), usage, costUsd: 0, model: 'scripted' };
+    },
+  } as LlmClient & { calls: Record<string, number> };
+}
+
+const deps = (llm: LlmClient) => ({
+  llm,
+  db: loadVenueDb(),
+  ontology: loadOntology(),
+  stats: { positions: [], greeting: 0 } as never,
+});
+// A worker killed between two steps: the next one starts from the saved JSON.
+const saved = (s: Session): Session => JSON.parse(JSON.stringify(s)) as Session;
+
+test('a role-swapped user turn is retried as its own step; a kill between the calls repeats neither', async () => {
+  const llm = scripted(['Is there anything else I can help you with?', 'Something cheap, please.'], []);
+  const start = hotelSession({ action: 'request', slot: 'hotel-pricerange' });
+  const first = saved(await stepSession(start, deps(llm), { paraphrases: 0 }));
+  expect(first.next).toBe('user_retry');
+  expect(first.failures.map((f) => f.reason)).toEqual([REASON.USER_AS_AGENT]);
+  expect(llm.calls).toEqual({ user: 1 });
+  const second = await stepSession(first, deps(llm), { paraphrases: 0 });
+  expect(second.next).toBe('label');
+  expect(second.pending?.utterance).toBe('Something cheap, please.');
+  expect(second.pending?.problem).toBeUndefined();
+  expect(llm.calls).toEqual({ user: 2 });
+});
+
+test('a second role swap in the retry rejects the attempt', async () => {
+  const swap = 'How can I help you today?';
+  const llm = scripted([swap, swap], []);
+  const first = await stepSession(hotelSession({ action: 'inform' }), deps(llm), { paraphrases: 0 });
+  const second = await stepSession(saved(first), deps(llm), { paraphrases: 0 });
+  expect(second.next).toBe('done');
+  expect(second.result).toEqual({ accepted: false, reason: REASON.USER_AS_AGENT });
+});
+
+test('an agent turn that repeats itself is retried as its own step with the same booking reference', async () => {
+  const s = hotelSession({ action: 'inform' });
+  const repeat = s.turns[1]!.utterance; // "How many nights?"
+  s.turns.push({
+    speaker: 'USER',
+    utterance: 'Two nights.',
+    intent: 'inform',
+    state: s.turns[0]!.state,
+  } as never);
+  s.next = 'system';
+  const llm = scripted(
+    [],
+    [
+      { action: 'request', entity: null, slot: 'hotel-pricerange', utterance: repeat },
+      { action: 'request', entity: null, slot: 'hotel-pricerange', utterance: 'What price range suits you?' },
+    ],
+  );
+  const first = saved(await stepSession(s, deps(llm), {}));
+  expect(first.next).toBe('system_retry');
+  expect(first.failures.map((f) => f.reason)).toEqual([REASON.AGENT_REPEAT]);
+  expect(systemProblem(first, repeat)).toBe(REASON.AGENT_REPEAT);
+  const second = await stepSession(first, deps(llm), {});
+  expect(second.next).toBe('user');
+  expect(second.pendingSystem).toBeUndefined();
+  expect(second.turns[second.turns.length - 1]!.utterance).toBe('What price range suits you?');
+  expect(llm.calls).toEqual({ system: 2 });
+});
+
+test('userProblem passes a real first user turn of its planned facts', () => {
+  const s = hotelSession({ action: 'inform' });
+  s.turns = [];
+  const move = { intent: 'inform' as const, domainIndex: 0, reveal: { 'hotel-area': 'north' } };
+  expect(userProblem(s, move, "Sure, I'll tell you what I'm looking for.")).toBe(REASON.EMPTY_TURN);
+  expect(userProblem(s, move, 'I need a place to stay in the north.')).toBeUndefined();
+});
