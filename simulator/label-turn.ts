@@ -27,6 +27,7 @@ import { canonicalSlot, slotDomain, TRACKED_SLOTS } from '../multiwoz/slots';
 import { checkLabel, ordered, type CheckDeps } from './checks';
 import { isMentioned } from './mentions';
 import {
+  DEFAULT_LABELLER,
   LabelAnswer,
   LabelUpdate,
   labelDecodingSchema,
@@ -36,6 +37,8 @@ import {
   type LabelExample,
   type LabellerOptions,
 } from './prompts';
+
+export { DEFAULT_LABELLER };
 import type { TurnRetriever } from './retrieval';
 import { REASON, type CheckFailure, type HistoryLine, type LabelPromptInput } from './types';
 
@@ -86,13 +89,6 @@ export interface LabelTurnInput {
   dialogueId?: string;
 }
 
-/**
- * The labeller generation and the audit use unless told otherwise: 3 retrieved examples,
- * update answers, `dontcare` tied to the slot the user waives (measured on dev, reported on
- * test: README "How good is the data?").
- */
-export const DEFAULT_LABELLER: LabellerOptions = { examples: 3, answer: 'update', dontcare: 'stated' };
-
 export interface LabelTurnResult {
   /**
    * The labeller's answer as parsed, before any check: its state, or (update answers) its
@@ -140,6 +136,9 @@ export function mergeUpdate(
   return ordered(out);
 }
 
+/** Completion tokens of an update answer: 6 slots with long values fit (measured: a rambling answer ran to 160). */
+const UPDATE_MAX_TOKENS = 96;
+
 /** The worked examples for this turn: the most similar training turns, of the listed domains. */
 function examplesFor(
   input: LabelTurnInput,
@@ -174,6 +173,8 @@ export async function labelTurn(input: LabelTurnInput): Promise<LabelTurnResult>
     messages,
     decodingSchema: labelDecodingSchema(input.slots, options.answer),
     schemaName: options.answer === 'update' ? 'state_update' : 'dialogue_state',
+    // An update is short (a few slots); bounded so a rambling answer cannot take minutes on a CPU.
+    ...(options.answer === 'update' ? { maxTokens: UPDATE_MAX_TOKENS } : {}),
   };
   let raw: Record<string, string>;
   let update: Record<string, string> | undefined;

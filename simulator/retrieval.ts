@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { loadDataset, loadSplitList } from '../multiwoz/loaders';
 import { multiwozDir } from '../multiwoz/paths';
 import { slotDomain } from '../multiwoz/slots';
+import { mentionedAny, prepare } from './mentions';
 import { SPLIT, type Dialogue, type DialogueState, type Split } from '../multiwoz/types';
 
 /** One retrieved training turn. */
@@ -113,6 +114,19 @@ export interface BuildRetrieverOptions {
   split: Split | undefined;
   /** Dialogue ids never indexed (the release's dev and test lists). */
   excludeIds?: Iterable<string>;
+  /**
+   * Index only turns whose every updated value is said in the user turn or the system turn
+   * before it (`isMentioned`). Default true: MultiWOZ updates often carry values from earlier
+   * turns, and a small model copies such a value from the example into its own answer
+   * (measured on dev: "Friday" labelled with the example's 3 people and 3 nights).
+   */
+  mentionedOnly?: boolean;
+}
+
+/** True when every value of the update is said in the user turn or the system turn before it. */
+function updateIsSaid(update: Record<string, string>, user: string, system: string): boolean {
+  const texts = [prepare(user), prepare(system)];
+  return Object.entries(update).every(([slot, value]) => mentionedAny(texts, slot, value));
 }
 
 /** A BM25 index over the user turns (with the system turn before each) of training dialogues. */
@@ -142,6 +156,10 @@ export function buildTurnRetriever(
       const now = firstValues(t.state);
       const update = stateUpdate(previous, now);
       previous = now;
+      if ((opts.mentionedOnly ?? true) && !updateIsSaid(update, t.utterance, system)) {
+        turn++;
+        continue;
+      }
       const words = [...tokens(t.utterance), ...tokens(system)];
       const index = docs.length;
       docs.push({

@@ -32,6 +32,8 @@ export {
   LabelUpdate,
   LABEL_ANSWER_NAME,
   BASELINE_LABELLER,
+  DEFAULT_LABELLER,
+  LabellerOptionsSchema,
   type LabellerOptions,
   type LabelExample,
 } from './labeller';

@@ -91,6 +91,22 @@ export interface LabellerOptions {
 
 export const BASELINE_LABELLER: LabellerOptions = { examples: 0, answer: 'state', dontcare: 'listed' };
 
+/**
+ * The labeller generation and the audit use unless told otherwise: retrieved examples, update
+ * answers, `dontcare` stated by one rule (tuned on dev, reported on test: README "How good is
+ * the data?").
+ */
+export const DEFAULT_LABELLER: LabellerOptions = { examples: 3, answer: 'update', dontcare: 'stated' };
+
+/** `LabellerOptions` in a config (generation and audit settings); every field defaults to `DEFAULT_LABELLER`'s. */
+export const LabellerOptionsSchema = z
+  .object({
+    examples: z.number().int().min(0).max(20).default(DEFAULT_LABELLER.examples),
+    answer: z.enum(['state', 'update']).default(DEFAULT_LABELLER.answer),
+    dontcare: z.enum(['listed', 'stated']).default(DEFAULT_LABELLER.dontcare),
+  })
+  .strict();
+
 /** A worked example: a real training turn and its gold state update. */
 export interface LabelExample {
   system: string;
@@ -121,16 +137,22 @@ const UPDATE_SYSTEM_MESSAGE = [
   '- Booking slots (book day, people, stay, time) only when the USER gives them.',
   '- A name only when the USER names a place, or agrees to the one the SYSTEM offered.',
   '- Use only the listed slots, spelled exactly; values as the USER said them; for slots with listed values, one of those values.',
-  '- Do not repeat slots of the previous state unless the USER changes them.',
+  '- Do not repeat slots the dialogue already set unless the last USER turn changes them.',
   '- Thanks, goodbyes and questions about a place (address, phone, price) update nothing: {}.',
 ].join('\n');
 
 const DONTCARE_RULE =
   '- "dontcare" only for the one slot the USER says does not matter to them ("any area" → that area slot; "it doesn\'t matter" to the SYSTEM\'s question about price → that price slot). Never for slots the USER did not talk about.';
 
+/** The end of a long system turn (its question, mostly): the example's tokens are evaluated every call. */
+function systemTail(text: string, words = 20): string {
+  const all = text.trim().split(/\s+/);
+  return all.length <= words ? all.join(' ') : `… ${all.slice(-words).join(' ')}`;
+}
+
 const exampleLine = (e: LabelExample) =>
   [
-    ...(e.system ? [`[system] ${e.system.trim()}`] : []),
+    ...(e.system.trim() ? [`[system] ${systemTail(e.system)}`] : []),
     `[user] ${e.user.trim()}`,
     `Answer: ${JSON.stringify({ update: e.update })}`,
   ].join('\n');
@@ -167,7 +189,9 @@ export function labelPrompt(
         ]
       : []),
     // After the dialogue, which only grows: a local model then reuses the cached prompt prefix.
-    `Previous state: ${JSON.stringify(input.previous)}`,
+    // An update needs no previous state (the dialogue shows it; a repeated value merges to no
+    // change), and every token after the dialogue is evaluated again on each call.
+    ...(update ? [] : [`Previous state: ${JSON.stringify(input.previous)}`]),
     update
       ? 'Answer as JSON {"update": {...}}: only what the last USER turn adds or changes ({} when nothing).'
       : 'Answer as JSON {"state": {...}}: the previous state plus what the last USER turn adds or changes.',

@@ -108,7 +108,8 @@ const tiny: Dialogue[] = [
 
 test('BM25: the matching turn first, with its gold update; one per dialogue; domain filter; exclusion', () => {
   const r = buildTurnRetriever(tiny, { split: 'train' });
-  expect(r.size).toBe(4);
+  // "From london" does not say `london kings cross`: that turn is no example (see the next test).
+  expect(r.size).toBe(3);
   const [best] = r.search({ system: '', user: 'cheap hotel up north' }, 2);
   expect(best).toMatchObject({
     dialogueId: 'A',
@@ -135,6 +136,20 @@ test('BM25: the matching turn first, with its gold update; one per dialogue; dom
   expect(r.search({ system: 'x', user: 'friday cambridge' }, 3)).toEqual(
     r.search({ system: 'x', user: 'friday cambridge' }, 3),
   );
+});
+
+test('turns whose update carries a value nobody said are left out, unless asked', () => {
+  const clean = buildTurnRetriever(tiny, { split: 'train' });
+  const all = buildTurnRetriever(tiny, { split: 'train', mentionedOnly: false });
+  expect(all.size).toBe(4);
+  expect(
+    clean.search({ system: 'Where from?', user: 'From london, thanks' }, 5).map((x) => x.turn),
+  ).not.toContain(1);
+  expect(all.search({ system: 'Where from?', user: 'From london, thanks' }, 1)[0]).toMatchObject({
+    dialogueId: 'B',
+    turn: 1,
+    update: { 'train-departure': 'london kings cross' },
+  });
 });
 
 test('stateUpdate and tokens', () => {
