@@ -2,6 +2,7 @@
 import type { LlmConfigInput } from '../llm/config';
 import type { Convention } from '../metrics/conventions';
 import type { Split } from '../multiwoz/types';
+import type { LabellerOptions } from '../simulator/prompts';
 
 export interface AuditLabelsInput {
   /** The pipeline run the scores belong to. */
@@ -16,6 +17,10 @@ export interface AuditLabelsInput {
   conventions: Convention[];
   /** Slots shown to the labeller: the dialogue's domains (as generation) or all 30. */
   slots?: 'dialogue' | 'all';
+  /** How the labeller is asked (the generation run's). Default `DEFAULT_LABELLER`. */
+  labeller?: LabellerOptions;
+  /** Training dialogues the labeller's examples come from (their train split). Default: the offline 2.1 train split. */
+  train?: string;
 }
 
 export interface AuditLabelsSummary {

@@ -1,6 +1,7 @@
 /** The configuration of a generation run, validated with zod (not for workflow code). */
 import { z } from 'zod';
 import { LlmConfigSchema } from '../llm/config';
+import { DEFAULT_LABELLER, LabellerOptionsSchema } from '../simulator/prompts';
 
 /** The validated configuration of a generation run (stored in `runs.config`; no secrets). */
 export const GenerationConfigSchema = z
@@ -17,6 +18,12 @@ export const GenerationConfigSchema = z
     llm: z.custom<z.input<typeof LlmConfigSchema>>((v) => LlmConfigSchema.safeParse(v).success, {
       message: 'invalid LLM config',
     }),
+    /**
+     * How the state labeller is asked (`LabellerOptions`: worked examples retrieved from the
+     * training split `train`, update or whole-state answers, how `dontcare` is offered), as
+     * `audit-labels --examples/--answer/--dontcare`. Default `DEFAULT_LABELLER`.
+     */
+    labeller: LabellerOptionsSchema.default(DEFAULT_LABELLER),
     /** Paraphrases per user utterance (0: off). Default 3. */
     paraphrases: z.number().int().min(0).max(10).default(3),
     /** Attempts per goal. Default 3. */

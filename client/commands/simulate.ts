@@ -12,6 +12,7 @@ import { multiwozDir } from '../../multiwoz/paths';
 import { loadVenueDb } from '../../multiwoz/venues';
 import { sampleGoals } from '../../simulator/goals';
 import { estimateRevealStats } from '../../simulator/reveal';
+import { buildTurnRetriever, heldOutIds } from '../../simulator/retrieval';
 import { formatRoleTable } from '../../simulator/role-usage';
 import { sessionTracer } from '../../simulator/trace';
 import { simulateLocally, type GoalRun, type LocalRunSummary } from '../../simulator/run-local';
@@ -81,7 +82,9 @@ async function runSimulate(opts: Opts): Promise<void> {
       trainDialogues: train,
       deps: { db, ontology },
     });
-    const deps = { llm, db, ontology, stats: estimateRevealStats(train) };
+    // The labeller's worked examples: the same training split, without any dev or test dialogue.
+    const retriever = buildTurnRetriever(train, { split: 'train', excludeIds: await heldOutIds() });
+    const deps = { llm, db, ontology, stats: estimateRevealStats(train), retriever };
     const view = progressView('simulate');
     const { runs, summary } = await simulateLocally(goals, deps, {
       seed: opts.seed,

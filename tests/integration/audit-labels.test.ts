@@ -1,19 +1,21 @@
 /**
  * The label audit on real MultiWOZ 2.1 test dialogues, with labellers behind the loopback
- * OpenAI-compatible server: the CLI's predictions rescored by `eval` give its numbers; a
- * labeller answering planted states is scored as computed independently; a rerun resumes.
+ * OpenAI-compatible server (`--provider openai`): the CLI's predictions rescored by `eval` give
+ * its numbers, with the default labeller (retrieved training examples, update answers) and the
+ * baseline one; a labeller answering planted states is scored as computed independently; a
+ * rerun resumes.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLabelAudit, scoreAudit } from '../../audit/label-audit';
 import { createOpenAiClient } from '../../llm/openai';
-import { loadDataset } from '../../multiwoz/loaders';
+import { loadDataset, loadSplitList } from '../../multiwoz/loaders';
 import { loadOntology } from '../../multiwoz/ontology';
 import { multiwozDir } from '../../multiwoz/paths';
 import type { Dialogue } from '../../multiwoz/types';
 import { loadVenueDb } from '../../multiwoz/venues';
-import { ROLE } from '../../simulator/prompts';
+import { BASELINE_LABELLER, ROLE } from '../../simulator/prompts';
 import { spawnCli } from '../helpers/cli';
 import { startLlmServer, type LlmServer, type LlmServerRequest } from '../helpers/llm-server';
 import { scriptedRoles } from '../helpers/scripted-roles';
@@ -37,60 +39,93 @@ const lastJson = (out: string) =>
       .at(-1)!,
   ) as Record<string, unknown> & { jga: number; turns: number; dialogues: number };
 
-test('audit-labels CLI: eval on its predictions gives the same JGA; a rerun resumes without LLM calls', async () => {
-  const out = mkdtempSync(path.join(os.tmpdir(), 'dst-audit-'));
-  const env = { ...process.env, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url };
-  const args = [
-    'audit-labels',
-    '--dialogues',
-    TEST,
-    '--limit',
-    '3',
-    '--model',
-    'test-model',
-    '--out',
-    out,
-    '--json',
-  ];
-  const cli = spawnCli(args, env);
-  expect(await cli.exited).toBe(0);
-  const audit = lastJson(cli.output());
-  expect(audit).toMatchObject({ dialogues: 3, convention: 'trade' });
-  expect(audit.turns).toBe(
-    real.slice(0, 3).flatMap((d) => d.turns.filter((t) => t.speaker === 'USER')).length,
-  );
-  expect(cli.output()).toMatch(/audit: \d+\/\d+ turns.*JGA raw/);
-
-  const rescore = async (pred: string) => {
-    const e = spawnCli(
-      [
-        'eval',
-        '--convention',
-        'trade',
-        '--gold',
-        path.join(out, 'gold/multiwoz22'),
-        '--pred',
-        path.join(out, pred),
-        '--json',
-      ],
-      env,
+test.each([
+  ['the default labeller (examples, update answers)', [] as string[]],
+  ['the baseline labeller', ['--examples', '0', '--answer', 'state', '--dontcare', 'listed']],
+])(
+  'audit-labels --provider openai, %s: eval on its predictions gives the same JGA; a rerun resumes without LLM calls',
+  async (_name, flags) => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'dst-audit-'));
+    const env = { ...process.env, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url };
+    server.setResponder(scriptedRoles());
+    const before = server.requests.length;
+    const args = [
+      'audit-labels',
+      '--dialogues',
+      TEST,
+      '--limit',
+      '3',
+      '--provider',
+      'openai',
+      '--model',
+      'test-model',
+      '--out',
+      out,
+      '--json',
+      ...flags,
+    ];
+    const cli = spawnCli(args, env);
+    expect(await cli.exited).toBe(0);
+    const audit = lastJson(cli.output());
+    expect(audit).toMatchObject({ dialogues: 3, convention: 'trade' });
+    const examples = flags.length === 0;
+    expect(audit.labeller).toEqual(
+      examples ? { examples: 3, answer: 'update', dontcare: 'stated' } : BASELINE_LABELLER,
     );
-    expect(await e.exited).toBe(0);
-    return lastJson(e.output());
-  };
-  const checked = await rescore('predictions.jsonl');
-  const raw = await rescore('predictions.raw.jsonl');
-  expect(checked.jga).toBe(audit.jga);
-  expect(checked.turns).toBe(audit.turns);
-  expect(checked).toMatchObject({ missingPredictions: 0, unmatchedPredictions: 0 });
-  expect(raw.jga).toBe((audit.raw as { score: { jga: number } }).score.jga);
+    // The labeller was asked as configured, and its examples are training turns only.
+    const asked = server.requests.slice(before).filter((r) => r.role === ROLE.LABELLER);
+    expect(asked.length).toBe(audit.turns);
+    const prompts = asked.map((r) => String(r.messages?.at(-1)?.content ?? ''));
+    expect(
+      prompts.every((p) => p.includes(examples ? 'Answer as JSON {"update"' : 'Answer as JSON {"state"')),
+    ).toBe(true);
+    expect(prompts.some((p) => p.includes('[user] '))).toBe(examples);
+    const rows = readFileSync(path.join(out, 'audited.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { turns: Array<{ examples?: Array<{ dialogueId: string }> }> });
+    const shown = rows.flatMap((r) => r.turns.flatMap((t) => t.examples ?? []));
+    const testIds = new Set(await loadSplitList(path.join(multiwozDir(), '2.1/testListFile')));
+    if (examples) expect(shown.length).toBeGreaterThan(audit.turns);
+    else expect(shown).toEqual([]);
+    expect(shown.filter((e) => testIds.has(e.dialogueId))).toEqual([]);
+    expect(audit.turns).toBe(
+      real.slice(0, 3).flatMap((d) => d.turns.filter((t) => t.speaker === 'USER')).length,
+    );
+    expect(cli.output()).toMatch(/audit: \d+\/\d+ turns.*JGA raw/);
 
-  const calls = server.total;
-  const again = spawnCli(args, env);
-  expect(await again.exited).toBe(0);
-  expect(lastJson(again.output()).jga).toBe(audit.jga);
-  expect(server.total - calls).toBe(1); // the preflight only
-}, 180_000);
+    const rescore = async (pred: string) => {
+      const e = spawnCli(
+        [
+          'eval',
+          '--convention',
+          'trade',
+          '--gold',
+          path.join(out, 'gold/multiwoz22'),
+          '--pred',
+          path.join(out, pred),
+          '--json',
+        ],
+        env,
+      );
+      expect(await e.exited).toBe(0);
+      return lastJson(e.output());
+    };
+    const checked = await rescore('predictions.jsonl');
+    const raw = await rescore('predictions.raw.jsonl');
+    expect(checked.jga).toBe(audit.jga);
+    expect(checked.turns).toBe(audit.turns);
+    expect(checked).toMatchObject({ missingPredictions: 0, unmatchedPredictions: 0 });
+    expect(raw.jga).toBe((audit.raw as { score: { jga: number } }).score.jga);
+
+    const calls = server.total;
+    const again = spawnCli(args, env);
+    expect(await again.exited).toBe(0);
+    expect(lastJson(again.output()).jga).toBe(audit.jga);
+    expect(server.total - calls).toBe(1); // the preflight only
+  },
+  180_000,
+);
 
 /** First value of each gold slot: what a perfect labeller would answer. */
 const goldAnswer = (s: Record<string, string[]> | undefined) =>
@@ -133,6 +168,8 @@ test('planted label errors: raw JGA and per-slot errors as computed independentl
     llm,
     deps: { ontology: loadOntology(), db: loadVenueDb() },
     dialogues,
+    // Whole-state answers: the planted states are scored as they are.
+    labeller: BASELINE_LABELLER,
   });
   const report = scoreAudit('trade', dialogues, audited);
 
