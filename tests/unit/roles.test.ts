@@ -144,7 +144,7 @@ test('an agent turn that repeats itself is retried as its own step with the same
     speaker: 'USER',
     utterance: 'Two nights.',
     intent: 'inform',
-    state: s.turns[0]!.state,
+    state: { 'hotel-area': 'north' },
   } as never);
   s.next = 'system';
   const llm = scripted(
