@@ -25,12 +25,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import predict, train
+    from . import options, predict
 
     parser = _Parser(prog="dst_trainer", description="DST fine-tuning and prediction (JSON-lines events on stdout)")
     parser.add_argument("--version", action="version", version=f"dst_trainer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    train.add_arguments(sub.add_parser("train", help="fine-tune a causal LM on DST examples"))
+    options.add_arguments(sub.add_parser("train", help="fine-tune a causal LM on DST examples"))
     predict.add_arguments(sub.add_parser("predict", help="predict dialogue states"))
     conv = sub.add_parser("convert-multiwoz21", help="MultiWOZ 2.1/2.4 data.json(.zip) -> training JSON lines")
     conv.add_argument("--input", required=True)

@@ -113,9 +113,9 @@ def load_for_inference(name: str, dtype: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .errors import is_oom
-    from .train import _ensure_pad, _looks_like_path
+    from .models import ensure_pad, looks_like_path
 
-    if (_looks_like_path(name) or os.path.exists(name)) and not os.path.isdir(os.path.expanduser(name)):
+    if (looks_like_path(name) or os.path.exists(name)) and not os.path.isdir(os.path.expanduser(name)):
         raise ConfigError(f"--model {name}: no such model directory")
     name = os.path.expanduser(name) if os.path.isdir(os.path.expanduser(name)) else name
     cuda = torch.cuda.is_available()
@@ -128,7 +128,7 @@ def load_for_inference(name: str, dtype: str):
         if is_oom(e):
             raise
         raise ConfigError(f"--model {name}: cannot load model/tokenizer: {type(e).__name__}: {e}") from e
-    _ensure_pad(tokenizer)
+    ensure_pad(tokenizer)
     tokenizer.padding_side = "left"
     model.config.use_cache = True
     model.to("cuda" if cuda else "cpu")
@@ -193,7 +193,7 @@ def run(args) -> dict:
 
     transformers.logging.set_verbosity_error()
     tokenizer, model = load_for_inference(args.model, args.dtype)
-    from .train import set_threads
+    from .models import set_threads
 
     small = sum(p.numel() for p in model.parameters()) < 50_000_000
     set_threads(args.threads, small=small, cuda=next(model.parameters()).is_cuda)
