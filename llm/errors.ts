@@ -64,6 +64,21 @@ export class LlmOutputTruncatedError extends Error {
   }
 }
 
+/**
+ * The usage of a truncated structured answer, whether the client threw it plain
+ * (`LlmOutputTruncatedError`) or already mapped (`ApplicationFailure` of type
+ * `OutputTruncated`, as the OpenAI client and `truncationIsFatal` do); undefined for any other
+ * error. Lets a caller that chose a short `maxTokens` itself ask again at the client's limit.
+ */
+export function truncatedUsage(err: unknown): Usage | undefined {
+  if (err instanceof LlmOutputTruncatedError) return err.usage;
+  if (err instanceof ApplicationFailure && err.type === LlmFailureType.OutputTruncated) {
+    const d = (err.details?.[0] ?? {}) as { usage?: Usage };
+    return d.usage ?? { promptTokens: 0, completionTokens: 0 };
+  }
+  return undefined;
+}
+
 /** What the mapper needs to write actionable messages; all optional. */
 export interface FailureContext {
   /** Endpoint base URL, shown to the user (credentials in it are removed). */

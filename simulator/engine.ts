@@ -460,6 +460,11 @@ const REQUESTABLE = [
   'type',
 ];
 
+/** REQUESTABLE in the domain's request names: a taxi's `type` is the goal's `car type`. */
+function requestableIn(domain: string | undefined): string[] {
+  return domain === 'taxi' ? REQUESTABLE.map((r) => (r === 'type' ? 'car type' : r)) : REQUESTABLE;
+}
+
 function commitSystemTurn(
   s: Session,
   plan: SystemPlan,
@@ -469,7 +474,7 @@ function commitSystemTurn(
   const last = s.turns[s.turns.length - 1] as SessionUserTurn;
   const told = toldIn(
     plan.matches.find((e) => plan.domain && entityName(plan.domain, e) === entity),
-    REQUESTABLE,
+    requestableIn(plan.domain),
     answer.utterance,
   );
   s.turns.push({

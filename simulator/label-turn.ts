@@ -21,7 +21,9 @@
  * merged into the previous (checked) state, so raw and checked stay comparable states.
  */
 import { normaliseTradeValue } from '../metrics/normalise';
-import type { LlmClient, StructuredResult } from '../llm/types';
+import { truncatedUsage } from '../llm/errors';
+import type { LlmClient, StructuredRequest, StructuredResult } from '../llm/types';
+import { addUsage } from '../llm/usage';
 import { isAbsentValue } from '../multiwoz/loaders/common';
 import { canonicalSlot, slotDomain, TRACKED_SLOTS } from '../multiwoz/slots';
 import { checkLabel, ordered, type CheckDeps } from './checks';
@@ -139,6 +141,25 @@ export function mergeUpdate(
 /** Completion tokens of an update answer: 6 slots with long values fit (measured: a rambling answer ran to 160). */
 const UPDATE_MAX_TOKENS = 96;
 
+/**
+ * An update answer within UPDATE_MAX_TOKENS, else (a rambling answer cut off at that bound,
+ * which is ours, not the user's) once more at the client's own limit, usage summed; a cut-off
+ * there is the config's to fix and propagates with its message.
+ */
+async function askUpdate(
+  llm: LlmClient,
+  request: Omit<StructuredRequest<LabelUpdate>, 'schema'>,
+): Promise<StructuredResult<LabelUpdate>> {
+  try {
+    return await llm.structured({ ...request, schema: LabelUpdate, maxTokens: UPDATE_MAX_TOKENS });
+  } catch (err) {
+    const cut = truncatedUsage(err);
+    if (cut === undefined) throw err;
+    const c = await llm.structured({ ...request, schema: LabelUpdate });
+    return { ...c, usage: addUsage(cut, c.usage), calls: (c.calls ?? 1) + 1 };
+  }
+}
+
 /** The worked examples for this turn: the most similar training turns, of the listed domains. */
 function examplesFor(
   input: LabelTurnInput,
@@ -173,14 +194,13 @@ export async function labelTurn(input: LabelTurnInput): Promise<LabelTurnResult>
     messages,
     decodingSchema: labelDecodingSchema(input.slots, options.answer),
     schemaName: options.answer === 'update' ? 'state_update' : 'dialogue_state',
-    // An update is short (a few slots); bounded so a rambling answer cannot take minutes on a CPU.
-    ...(options.answer === 'update' ? { maxTokens: UPDATE_MAX_TOKENS } : {}),
   };
   let raw: Record<string, string>;
   let update: Record<string, string> | undefined;
   let call: StructuredResult<LabelAnswer | LabelUpdate>;
   if (options.answer === 'update') {
-    const c = await input.llm.structured({ ...request, schema: LabelUpdate });
+    // An update is short (a few slots); bounded so a rambling answer cannot take minutes on a CPU.
+    const c = await askUpdate(input.llm, request);
     update = c.value.update;
     raw = mergeUpdate(input.previous, update);
     call = c;

@@ -39,6 +39,8 @@ const REQUEST_FIELDS: Record<string, string[]> = {
   duration: ['duration'],
   leaveat: ['leaveAt'],
   arriveby: ['arriveBy'],
+  // A taxi's entity is its car ("blue skoda", the `type` field); goals ask for it as `car type`.
+  'car type': ['type'],
 };
 
 export interface SystemTurnPlan {

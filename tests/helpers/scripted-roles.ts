@@ -10,7 +10,8 @@
  * - labeller: the previous state plus whatever the last USER line says in those phrasings, so a
  *   scripted user turn round-trips exactly (also through the scripted paraphraser); asked for an
  *   update (`Answer as JSON {"update": …}`), only the slots whose value that changes;
- * - system: the first allowed action, the first candidate as entity, the first missing slot.
+ * - system: the first allowed action, the first candidate as entity, the first missing slot;
+ *   asked again after a role check (`Your last try was`), the same answer in other words.
  *
  * Options inject the faults the rule checks must catch.
  */
@@ -352,6 +353,22 @@ function systemUtterance(action: string, entity: string | null, slot: string | n
   }
 }
 
+/**
+ * The retry of a turn the role checks sent back (`roleNote`'s "Your last try was"): said in
+ * other words, as an LLM asked to move on would, so a scripted agent whose facts did not change
+ * does not repeat itself word for word.
+ */
+function rephrased(action: string, entity: string | null, slot: string | null, f: SystemFacts): string {
+  if (action === SYSTEM_ACTION.REQUEST)
+    return `Noted. To narrow down ${f.matchCount} choices, which ${slotDescription(slot ?? 'preference')} do you prefer?`;
+  if (action === SYSTEM_ACTION.INFORM || action === SYSTEM_ACTION.RECOMMEND)
+    return `${entity ?? 'That one'} still matches everything you said. Shall I tell you more about it?`;
+  return `Certainly. ${systemUtterance(action, entity, slot, f)}`;
+}
+
+const isRoleRetry = (messages: ServerChatMessage[]) =>
+  messages.some((m) => String(m.content ?? '').includes('Your last try was: "'));
+
 function systemAnswer(messages: ServerChatMessage[], opts: ScriptedRolesOptions) {
   const f = readSystemFacts(messages);
   if (!f) return {};
@@ -361,7 +378,8 @@ function systemAnswer(messages: ServerChatMessage[], opts: ScriptedRolesOptions)
   const named = WITH_ENTITY.has(action) && first ? (entityLabel(first) ?? null) : null;
   const entity = invent ? INVENTED_ENTITY : named;
   const slot = action === SYSTEM_ACTION.REQUEST ? (f.missingSlots?.[0] ?? null) : null;
-  return { action, entity, slot, utterance: systemUtterance(action, entity, slot, f) };
+  const say = isRoleRetry(messages) ? rephrased : systemUtterance;
+  return { action, entity, slot, utterance: say(action, entity, slot, f) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,14 +110,14 @@ test('decoding is constrained to the turn: allowed actions, candidate names, lis
       ['hotel', 'restaurant', 'attraction', 'train'].some((d) => db.matchEntityName(d as 'hotel', n)),
     ).toBe(true);
   // Any subset of the listed slots (a record): llama.cpp grammars would force every property.
-  const label = schemaOf('labeller')[0] as unknown as {
-    properties: { state: { propertyNames: { enum: string[] }; properties?: unknown } };
-  };
-  expect(label.properties.state.properties).toBeUndefined();
-  expect(label.properties.state.propertyNames.enum.length).toBeGreaterThan(0);
-  expect(label.properties.state.propertyNames.enum.every((k) => TRACKED_SLOTS.includes(k as never))).toBe(
-    true,
-  );
+  // The default labeller answers the turn's update; the whole-state labeller has the same shape.
+  type Record_ = { propertyNames: { enum: string[] }; properties?: unknown };
+  const label = schemaOf('labeller')[0] as unknown as { properties: { update?: Record_; state?: Record_ } };
+  const record = label.properties.update ?? label.properties.state;
+  expect(record).toBeDefined();
+  expect(record!.properties).toBeUndefined();
+  expect(record!.propertyNames.enum.length).toBeGreaterThan(0);
+  expect(record!.propertyNames.enum.every((k) => TRACKED_SLOTS.includes(k as never))).toBe(true);
 });
 
 test('429 with Retry-After and a 500 are retried; the dialogue is still accepted', async () => {

@@ -3,6 +3,7 @@
  * slots, slot spellings) and `labelTurn` in update mode, with examples from a retriever, on a
  * scripted client.
  */
+import { LlmOutputTruncatedError, toTemporalFailure } from '../../llm/errors';
 import type { LlmClient, StructuredRequest } from '../../llm/types';
 import { loadOntology } from '../../multiwoz/ontology';
 import { loadVenueDb } from '../../multiwoz/venues';
@@ -179,6 +180,69 @@ describe('labelTurn in update mode', () => {
     expect(r.update).toBeUndefined();
     expect(r.examples).toBeUndefined();
     expect(llm.requests[0]!.messages).toEqual(labelPrompt({ history, previous: {}, slots }));
+  });
+});
+
+describe('an update cut off at the labeller\'s own bound', () => {
+  const deps = { ontology: loadOntology(), db: loadVenueDb() };
+  const slots = labelSlotsFor(['hotel'], deps.ontology);
+  const cut = new LlmOutputTruncatedError(96, { promptTokens: 300, completionTokens: 96 }, 0, '{"update":{');
+
+  /** Fails the first call with `first`, answers the second; records each request's maxTokens. */
+  function cutOnce(first: unknown, second: unknown = undefined) {
+    const limits: Array<number | undefined> = [];
+    const llm: LlmClient = {
+      model: 'scripted',
+      chat: () => Promise.reject(new Error('no chat')),
+      structured: <T>(req: StructuredRequest<T>) => {
+        limits.push(req.maxTokens);
+        if (limits.length === 1) return Promise.reject(first);
+        if (second !== undefined) return Promise.reject(second);
+        const answer = { update: { 'hotel-area': 'north' } };
+        return Promise.resolve({
+          value: req.schema.parse(answer),
+          text: JSON.stringify(answer),
+          usage: { promptTokens: 300, completionTokens: 12 },
+          costUsd: 0,
+          model: 'scripted',
+        });
+      },
+    };
+    const input = {
+      llm,
+      deps,
+      history: [{ speaker: 'USER' as const, text: 'A hotel in the north, please.' }],
+      previous: {},
+      slots,
+      turn: 0,
+      systemText: '',
+      options: { ...DEFAULT_LABELLER, examples: 0 },
+    };
+    return { input, limits };
+  }
+
+  test.each([
+    ['thrown plain (local client)', cut],
+    ['mapped to its Temporal failure (OpenAI client)', toTemporalFailure(cut)],
+  ])('%s: asked once more at the client limit, usage of both calls counted', async (_, first) => {
+    const { input, limits } = cutOnce(first);
+    const r = await labelTurn(input);
+    expect(limits).toEqual([96, undefined]);
+    expect(r.state).toEqual({ 'hotel-area': 'north' });
+    expect(r.call.usage).toEqual({ promptTokens: 600, completionTokens: 108 });
+    expect(r.call.calls).toBe(2);
+  });
+
+  test('cut off again at the client limit: the error that says to raise maxTokens propagates', async () => {
+    const again = new LlmOutputTruncatedError(undefined, { promptTokens: 300, completionTokens: 512 }, 0, '{');
+    const { input } = cutOnce(cut, again);
+    await expect(labelTurn(input)).rejects.toThrow(/raise "maxTokens"/);
+  });
+
+  test('any other error is not retried here', async () => {
+    const { input, limits } = cutOnce(new Error('connection refused'));
+    await expect(labelTurn(input)).rejects.toThrow('connection refused');
+    expect(limits).toHaveLength(1);
   });
 });
 
