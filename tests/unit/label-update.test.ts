@@ -183,7 +183,7 @@ describe('labelTurn in update mode', () => {
   });
 });
 
-describe('an update cut off at the labeller\'s own bound', () => {
+describe("an update cut off at the labeller's own bound", () => {
   const deps = { ontology: loadOntology(), db: loadVenueDb() };
   const slots = labelSlotsFor(['hotel'], deps.ontology);
   const cut = new LlmOutputTruncatedError(96, { promptTokens: 300, completionTokens: 96 }, 0, '{"update":{');
@@ -234,7 +234,12 @@ describe('an update cut off at the labeller\'s own bound', () => {
   });
 
   test('cut off again at the client limit: the error that says to raise maxTokens propagates', async () => {
-    const again = new LlmOutputTruncatedError(undefined, { promptTokens: 300, completionTokens: 512 }, 0, '{');
+    const again = new LlmOutputTruncatedError(
+      undefined,
+      { promptTokens: 300, completionTokens: 512 },
+      0,
+      '{',
+    );
     const { input } = cutOnce(cut, again);
     await expect(labelTurn(input)).rejects.toThrow(/raise "maxTokens"/);
   });
