@@ -21,8 +21,8 @@
  * merged into the previous (checked) state, so raw and checked stay comparable states.
  */
 import { normaliseTradeValue } from '../metrics/normalise';
-import { truncatedUsage } from '../llm/errors';
-import type { LlmClient, StructuredRequest, StructuredResult } from '../llm/types';
+import { InvalidLlmOutputError, truncatedUsage } from '../llm/errors';
+import type { LlmClient, StructuredRequest, StructuredResult, Usage } from '../llm/types';
 import { addUsage } from '../llm/usage';
 import { isAbsentValue } from '../multiwoz/loaders/common';
 import { canonicalSlot, slotDomain, TRACKED_SLOTS } from '../multiwoz/slots';
@@ -141,22 +141,36 @@ export function mergeUpdate(
 /** Completion tokens of an update answer: 6 slots with long values fit (measured: a rambling answer ran to 160). */
 const UPDATE_MAX_TOKENS = 96;
 
+/** The one retry of an update cut off at UPDATE_MAX_TOKENS gets twice the room. */
+const UPDATE_RETRY_MAX_TOKENS = 2 * UPDATE_MAX_TOKENS;
+
 /**
- * An update answer within UPDATE_MAX_TOKENS, else (a rambling answer cut off at that bound,
- * which is ours, not the user's) once more at the client's own limit, usage summed; a cut-off
- * there is the config's to fix and propagates with its message.
+ * An update answer within UPDATE_MAX_TOKENS; cut off there, asked once more with
+ * UPDATE_RETRY_MAX_TOKENS; cut off again, an invalid answer (`InvalidLlmOutputError`: the
+ * generation attempt is rejected as `invalid_llm_output`, the run goes on). Both bounds are
+ * ours, not the user's `maxTokens`, so a rambling small model must not stop the run with the
+ * "raise maxTokens" error, nor decode 512 tokens of a runaway answer on a CPU.
  */
 async function askUpdate(
   llm: LlmClient,
   request: Omit<StructuredRequest<LabelUpdate>, 'schema'>,
 ): Promise<StructuredResult<LabelUpdate>> {
+  const ask = (maxTokens: number) => llm.structured({ ...request, schema: LabelUpdate, maxTokens });
+  let spent: Usage | undefined;
   try {
-    return await llm.structured({ ...request, schema: LabelUpdate, maxTokens: UPDATE_MAX_TOKENS });
+    return await ask(UPDATE_MAX_TOKENS);
   } catch (err) {
-    const cut = truncatedUsage(err);
-    if (cut === undefined) throw err;
-    const c = await llm.structured({ ...request, schema: LabelUpdate });
-    return { ...c, usage: addUsage(cut, c.usage), calls: (c.calls ?? 1) + 1 };
+    spent = truncatedUsage(err);
+    if (spent === undefined) throw err;
+  }
+  try {
+    const c = await ask(UPDATE_RETRY_MAX_TOKENS);
+    return { ...c, usage: addUsage(spent, c.usage), calls: (c.calls ?? 1) + 1 };
+  } catch (err) {
+    const again = truncatedUsage(err);
+    if (again === undefined) throw err;
+    const reason = `the state update ran past ${UPDATE_RETRY_MAX_TOKENS} completion tokens twice`;
+    throw new InvalidLlmOutputError(reason, addUsage(spent, again), 0, '', 2);
   }
 }
 

@@ -3,7 +3,7 @@
  * slots, slot spellings) and `labelTurn` in update mode, with examples from a retriever, on a
  * scripted client.
  */
-import { LlmOutputTruncatedError, toTemporalFailure } from '../../llm/errors';
+import { InvalidLlmOutputError, LlmOutputTruncatedError, toTemporalFailure } from '../../llm/errors';
 import type { LlmClient, StructuredRequest } from '../../llm/types';
 import { loadOntology } from '../../multiwoz/ontology';
 import { loadVenueDb } from '../../multiwoz/venues';
@@ -224,24 +224,23 @@ describe("an update cut off at the labeller's own bound", () => {
   test.each([
     ['thrown plain (local client)', cut],
     ['mapped to its Temporal failure (OpenAI client)', toTemporalFailure(cut)],
-  ])('%s: asked once more at the client limit, usage of both calls counted', async (_, first) => {
+  ])('%s: asked once more with twice the room, usage of both calls counted', async (_, first) => {
     const { input, limits } = cutOnce(first);
     const r = await labelTurn(input);
-    expect(limits).toEqual([96, undefined]);
+    expect(limits).toEqual([96, 192]);
     expect(r.state).toEqual({ 'hotel-area': 'north' });
     expect(r.call.usage).toEqual({ promptTokens: 600, completionTokens: 108 });
     expect(r.call.calls).toBe(2);
   });
 
-  test('cut off again at the client limit: the error that says to raise maxTokens propagates', async () => {
-    const again = new LlmOutputTruncatedError(
-      undefined,
-      { promptTokens: 300, completionTokens: 512 },
-      0,
-      '{',
-    );
-    const { input } = cutOnce(cut, again);
-    await expect(labelTurn(input)).rejects.toThrow(/raise "maxTokens"/);
+  test('cut off twice: an invalid answer (the attempt is rejected, the run goes on), usage kept', async () => {
+    const again = new LlmOutputTruncatedError(192, { promptTokens: 300, completionTokens: 192 }, 0, '{');
+    const { input } = cutOnce(cut, toTemporalFailure(again));
+    const err = (await labelTurn(input).catch((e: unknown) => e)) as InvalidLlmOutputError;
+    expect(err).toBeInstanceOf(InvalidLlmOutputError);
+    expect(err.reason).toMatch(/ran past 192 completion tokens twice/);
+    expect(err.usage).toEqual({ promptTokens: 600, completionTokens: 288 });
+    expect(err.calls).toBe(2);
   });
 
   test('any other error is not retried here', async () => {
