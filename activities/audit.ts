@@ -14,6 +14,7 @@ import { saveEvaluation } from '../db/evaluations';
 import type { Convention } from '../metrics/conventions';
 import type { ScoreReport } from '../metrics/score';
 import type { Dialogue } from '../multiwoz/types';
+import { DEFAULT_LABELLER } from '../simulator/prompts';
 import type { AuditLabelsInput, AuditLabelsSummary } from './audit-types';
 import type { GenerationResources } from './generate-resources';
 import { FAILURE } from '../common/failure-types';
@@ -57,11 +58,14 @@ export function createAuditActivities(deps: AuditActivityDeps) {
       const resumed = (ctx.info.heartbeatDetails as { done?: AuditedDialogue[] } | undefined)?.done ?? [];
       const done = [...resumed];
       let turns = 0;
+      const labeller = input.labeller ?? DEFAULT_LABELLER;
       const audited = await runLabelAudit({
         llm: deps.resources.llm(input.llm, input.runId, {}),
         deps: { ontology: deps.resources.ontology(), db: deps.resources.venues() },
         dialogues: gold,
         slotScope: input.slots,
+        labeller,
+        ...(labeller.examples > 0 ? { retriever: await deps.resources.retriever(input.train) } : {}),
         done: new Map(resumed.map((d) => [d.id, d])),
         signal: ctx.cancellationSignal,
         onDialogue: (d) => {

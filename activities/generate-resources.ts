@@ -13,6 +13,7 @@ import { defaultTrainSource } from '../multiwoz/paths';
 import type { Dialogue } from '../multiwoz/types';
 import { loadVenueDb, type VenueDb } from '../multiwoz/venues';
 import { estimateRevealStats, type RevealStats } from '../simulator/reveal';
+import { buildTurnRetriever, heldOutIds, type TurnRetriever } from '../simulator/retrieval';
 import { FAILURE } from '../common/failure-types';
 
 export interface TrainingData {
@@ -24,6 +25,8 @@ export interface GenerationResources {
   venues(): VenueDb;
   ontology(): Ontology;
   training(source?: string): Promise<TrainingData>;
+  /** The labeller's example retriever over the training split of `source` (built once per source). */
+  retriever(source?: string): Promise<TurnRetriever>;
   /** The client for a config, within this worker's budget for `budgetKey` (a run id). */
   llm(config: LlmConfigInput, budgetKey: string, budget: BudgetOptions): LlmClient;
   close(): Promise<void>;
@@ -40,12 +43,13 @@ export function createGenerationResources(opts: ResourceOptions = {}): Generatio
   let venues: VenueDb | undefined;
   let ontology: Ontology | undefined;
   const training = new Map<string, Promise<TrainingData>>();
+  const retrievers = new Map<string, Promise<TurnRetriever>>();
   const clients = new Map<string, LlmClient>();
   const budgets = new Map<string, Budget>();
   const workerBudget =
     opts.workerBudget?.rpm || opts.workerBudget?.tpm ? createBudget(opts.workerBudget) : undefined;
   const create = opts.createLlm ?? ((c: LlmConfigInput) => createLlmClient(c));
-  return {
+  const resources: GenerationResources = {
     venues: () => (venues ??= loadVenueDb()),
     ontology: () => (ontology ??= loadOntology()),
     training(source = defaultTrainSource()) {
@@ -64,6 +68,17 @@ export function createGenerationResources(opts: ResourceOptions = {}): Generatio
           FAILURE.INVALID_DATASET,
         );
       });
+    },
+    retriever(source = defaultTrainSource()) {
+      let r = retrievers.get(source);
+      if (!r) {
+        r = Promise.all([resources.training(source), heldOutIds()]).then(([t, held]) =>
+          buildTurnRetriever(t.dialogues, { split: 'train', excludeIds: held }),
+        );
+        r.catch(() => retrievers.delete(source));
+        retrievers.set(source, r);
+      }
+      return r;
     },
     llm(config, budgetKey, budget) {
       const key = JSON.stringify(config);
@@ -87,4 +102,5 @@ export function createGenerationResources(opts: ResourceOptions = {}): Generatio
       clients.clear();
     },
   };
+  return resources;
 }

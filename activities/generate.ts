@@ -218,8 +218,9 @@ async function simulateOne(
     db: resources.venues(),
     ontology: resources.ontology(),
     stats: train.stats,
+    ...(c.labeller.examples > 0 ? { retriever: await resources.retriever(c.train) } : {}),
   };
-  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts };
+  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts, labeller: c.labeller };
   let progress = { attempt: goalRow.attempts + 1, steps: 0 };
   const beat = () => ctx.heartbeat(progress);
   const timer = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));

@@ -44,6 +44,13 @@ export interface LocalLlamaClientOptions {
    * threads and ran 100x slower (0.4 instead of 45 tokens/s).
    */
   threads?: number;
+  /**
+   * Prompt-lookup speculative decoding (node-llama-cpp's `InputLookupTokenPredictor`): draft
+   * tokens are copied from the prompt where the answer continues a run of it (names, values, JSON
+   * keys) and verified in one batch. Drafts are only kept where the model would pick them, so the
+   * answers keep their distribution (measured 5.9 → 8.6 tokens/s at 2 threads). Default true.
+   */
+  inputLookup?: boolean;
 }
 
 interface Slot {
@@ -192,7 +199,7 @@ export function createLocalLlamaClient(
 
   const load = () =>
     (loading ??= (async () => {
-      const { getLlama, LlamaChat, LlamaLogLevel } = await importNodeLlamaCpp();
+      const { getLlama, LlamaChat, LlamaLogLevel, InputLookupTokenPredictor } = await importNodeLlamaCpp();
       // gpu:false + build:'never': use the prebuilt CPU binary, never download or compile.
       const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
       const lm = await llama.loadModel({ modelPath: opts.modelPath });
@@ -200,7 +207,11 @@ export function createLocalLlamaClient(
       const sequences = opts.sequences ?? 8;
       const context = await lm.createContext({ contextSize: opts.contextSize ?? 4096, sequences, threads });
       const slots: Slot[] = Array.from({ length: sequences }, () => ({
-        chat: new LlamaChat({ contextSequence: context.getSequence() }),
+        chat: new LlamaChat({
+          contextSequence: context.getSequence(
+            (opts.inputLookup ?? true) ? { tokenPredictor: new InputLookupTokenPredictor() } : {},
+          ),
+        }),
         busy: false,
         lastUsed: 0,
       }));

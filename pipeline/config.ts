@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { TRAIN_SET } from './experiments';
+import { LabellerOptionsSchema } from '../simulator/prompts';
 import { GenerationConfigSchema } from './generation-config';
 
 const RealDataset = z.enum(['multiwoz21', 'multiwoz22', 'multiwoz24']);
@@ -96,6 +97,8 @@ export const PipelineConfigSchema = z
         limit: z.number().int().positive().default(20),
         /** Slots shown to the labeller: the dialogue's domains (as generation) or all 30. Default `dialogue`. */
         slots: z.enum(['dialogue', 'all']).default('dialogue'),
+        /** How the labeller is asked. Default: `generation.labeller` (the labeller the data was made with). */
+        labeller: LabellerOptionsSchema.optional(),
       })
       .strict()
       .optional(),

@@ -183,6 +183,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
             limit: config.audit.limit,
             conventions: config.conventions,
             slots: config.audit.slots,
+            labeller: config.audit.labeller ?? config.generation.labeller,
+            train: config.generation.train,
           })
           .then(
             () => undefined,
