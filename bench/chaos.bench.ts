@@ -21,7 +21,7 @@ import { textTable } from '../common/text-table';
 import { createRng } from '../simulator/rng';
 import { spawnCli, type CliProcess } from '../tests/helpers/cli';
 import { answeredPerGoal, goalsInDb, runFacts } from '../tests/helpers/generation';
-import { startLlmServer } from '../tests/helpers/llm-server';
+import { startLlmServer, type RecordedRequest } from '../tests/helpers/llm-server';
 import { scriptedRoles } from '../tests/helpers/scripted-roles';
 
 const KEY = 'sk-chaos';
@@ -53,6 +53,57 @@ function plan(seed: number, goals: number): Disruption[] {
     atDone: Math.floor(goals * 0.05) + i * span + rng.int(Math.max(1, span - 5)),
     delayMs: rng.int(300),
   }));
+}
+
+interface Repeat {
+  role: string;
+  /** The disruption before the first answer of the repeated call ('none' before the first). */
+  after: string;
+  /** ms from that disruption to the first answer. */
+  sinceMs: number;
+}
+
+/**
+ * The repeated calls themselves: an answered request whose conversation (goal/attempt/role) and
+ * messages equal an earlier answered one's. Each is put down to the last disruption before the
+ * first answer, so the table says which fault repeats which role's calls.
+ */
+function findRepeats(requests: readonly RecordedRequest[], disruptions: Disruption[]): Repeat[] {
+  const firstAt = new Map<string, number>();
+  const out: Repeat[] = [];
+  for (const r of requests) {
+    if (r.path !== '/v1/chat/completions' || r.status !== 200 || r.role === 'preflight') continue;
+    const key = `${r.conversation}\u0000${JSON.stringify(r.messages)}`;
+    const first = firstAt.get(key);
+    if (first === undefined) {
+      firstAt.set(key, r.at);
+      continue;
+    }
+    const before = disruptions.filter((d) => (d.at ?? Infinity) <= first).at(-1);
+    out.push({
+      role: r.role ?? '?',
+      after: before ? `${before.kind}@${before.atDone}` : 'none',
+      sinceMs: before ? first - before.at! : 0,
+    });
+  }
+  return out;
+}
+
+function repeatTable(repeats: Repeat[]): string {
+  const groups = new Map<string, Repeat[]>();
+  for (const r of repeats)
+    groups.set(`${r.after}\u0000${r.role}`, [...(groups.get(`${r.after}\u0000${r.role}`) ?? []), r]);
+  const rows = [...groups].map(([k, rs]) => {
+    const [after = '', role = ''] = k.split('\u0000');
+    const since = rs.map((r) => r.sinceMs / 1000);
+    return [
+      after,
+      role,
+      String(rs.length),
+      `${Math.min(...since).toFixed(1)}–${Math.max(...since).toFixed(1)}`,
+    ];
+  });
+  return textTable([['repeated after', 'role', 'calls', 's after it'], ...rows]);
 }
 
 async function main(): Promise<void> {
@@ -172,6 +223,8 @@ async function main(): Promise<void> {
     ...stalls.map((d) => [d.kind, String(d.atDone), d.stall.toFixed(1), d.startSeconds?.toFixed(1) ?? '-']),
   ];
   console.log(textTable(rowsOut));
+  const repeats = findRepeats(server.requests, disruptions);
+  if (repeats.length) console.log(repeatTable(repeats));
   console.log(
     [
       `goals ${facts.done}/${goals} done (accepted ${facts.accepted}), dialogues ${facts.dialogues}, sessions left ${facts.sessionsLeft}`,
