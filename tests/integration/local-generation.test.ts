@@ -34,6 +34,14 @@ async function savedSteps(runId: string): Promise<Map<number, { attempt: number;
   return new Map(r.rows.map((x) => [x.goal_index, { attempt: x.attempt, steps: x.steps }]));
 }
 
+/** Goals whose dialogue ended (accepted or rejected): goal → attempt and calls made in it. */
+async function finishedGoals(runId: string): Promise<Map<number, { attempts: number; calls: number }>> {
+  const r = await services.db.db.execute<{ goal_index: number; attempts: number; calls: number }>(
+    sql`select goal_index, attempts, calls from generation_goals where run_id = ${runId} and status <> 'pending'`,
+  );
+  return new Map(r.rows.map((x) => [x.goal_index, { attempts: x.attempts, calls: x.calls }]));
+}
+
 async function until<T>(
   what: string | (() => string),
   probe: () => Promise<T | undefined>,
@@ -101,11 +109,18 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
   // The new worker resumes every saved dialogue from its saved step, in the same attempt: two
   // more calls made on top of a saved session prove it (finishing whole dialogues on a small
   // model would only make the test slow).
+  // A resumed dialogue may also end (a small model's turn is often rejected): its session row is
+  // then deleted, and the goal's row holds the attempt and the calls it made in all.
   await until(
     () => `resumed sessions; worker output:\n${worker.output().slice(-3000)}`,
     async () => {
       const now = await savedSteps(runId);
-      const resumed = [...before].some(([goal, s]) => (now.get(goal)?.steps ?? 0) >= s.steps + 2);
+      const done = await finishedGoals(runId);
+      const resumed = [...before].some(([goal, s]) => {
+        const f = done.get(goal);
+        if (f) return f.attempts === s.attempt && f.calls > s.steps;
+        return (now.get(goal)?.steps ?? 0) >= s.steps + 2;
+      });
       return resumed ? now : undefined;
     },
     600_000,
