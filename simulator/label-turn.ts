@@ -42,6 +42,7 @@ import {
 
 export { DEFAULT_LABELLER };
 import type { TurnRetriever } from './retrieval';
+import { respell } from './spellings';
 import { REASON, type CheckFailure, type HistoryLine, type LabelPromptInput } from './types';
 
 export type LabelSlot = LabelPromptInput['slots'][number];
@@ -229,7 +230,8 @@ export async function labelTurn(input: LabelTurnInput): Promise<LabelTurnResult>
     ...(update ? { update } : {}),
     ...(found.length ? { examples: found.map((e) => ({ dialogueId: e.dialogueId, turn: e.turn })) } : {}),
     call,
-    ...checkTurnLabel({ ...input, raw, userText }),
+    // The checks see the annotators' spelling (silently, as a goal's spelling is taken).
+    ...checkTurnLabel({ ...input, raw: input.retriever ? respell(raw, input.retriever) : raw, userText }),
   };
 }
 

@@ -21,6 +21,7 @@ import { loadDataset, loadSplitList } from '../multiwoz/loaders';
 import { multiwozDir } from '../multiwoz/paths';
 import { slotDomain } from '../multiwoz/slots';
 import { mentionedAny, prepare } from './mentions';
+import { createSpellings } from './spellings';
 import { SPLIT, type Dialogue, type DialogueState, type Split } from '../multiwoz/types';
 
 /** One retrieved training turn. */
@@ -58,6 +59,8 @@ export interface TurnRetriever {
   hasDialogue(id: string): boolean;
   /** The `k` most similar turns, best first, at most one per dialogue. */
   search(query: RetrievalQuery, k: number): RetrievedTurn[];
+  /** The indexed dialogues' annotated spelling of a value (`Spellings.spelling`). */
+  spelling(slot: string, value: string): string | undefined;
 }
 
 const K1 = 1.2;
@@ -142,6 +145,7 @@ export function buildTurnRetriever(
   const docs: Doc[] = [];
   const postings = new Map<string, { docs: number[]; tf: number[] }>();
   const ids = new Set<string>();
+  const spellings = createSpellings();
   for (const d of dialogues) {
     if (excluded.has(d.id)) continue;
     ids.add(d.id);
@@ -153,6 +157,8 @@ export function buildTurnRetriever(
         system = t.utterance;
         continue;
       }
+      for (const [slot, values] of Object.entries(t.state ?? {}))
+        for (const v of values) spellings.add(slot, v);
       const now = firstValues(t.state);
       const update = stateUpdate(previous, now);
       previous = now;
@@ -191,6 +197,7 @@ export function buildTurnRetriever(
     split: SPLIT.TRAIN,
     size: n,
     hasDialogue: (id) => ids.has(id),
+    spelling: (slot, value) => spellings.spelling(slot, value),
     search(query, k) {
       if (k <= 0 || n === 0) return [];
       const weights = new Map<string, number>();

@@ -156,3 +156,12 @@ test('stateUpdate and tokens', () => {
   expect(stateUpdate({ a: '1', b: '2' }, { a: '1', b: '3', c: '4' })).toEqual({ b: '3', c: '4' });
   expect(tokens("I'd like the Cambridge  Belfry, please!")).toEqual(['id', 'like', 'cambridge', 'belfry']);
 });
+
+test("the index gives the training annotators' spelling of values the labeller writes otherwise", () => {
+  // The spellings the 2026-12-06 audit found wrong (test gold uses the annotators' spelling).
+  expect(retriever.spelling('restaurant-name', 'the copper kettle')).toBe('copper kettle');
+  expect(retriever.spelling('taxi-destination', 'pizza hut fen ditton')).toBe('pizza hut fenditton');
+  expect(retriever.spelling('taxi-departure', "saint john's college")).toBe('saint johns college');
+  expect(retriever.spelling('hotel-type', 'Guest House')).toBe('guest house');
+  expect(retriever.spelling('restaurant-name', 'a venue nobody annotated')).toBeUndefined();
+});
