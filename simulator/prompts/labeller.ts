@@ -93,8 +93,8 @@ export const BASELINE_LABELLER: LabellerOptions = { examples: 0, answer: 'state'
 
 /**
  * The labeller generation and the audit use unless told otherwise: retrieved examples, update
- * answers, `dontcare` stated by one rule (tuned on dev, reported on test: README "How good is
- * the data?").
+ * answers, `dontcare` stated by one rule (measured on test and dev: README "How good is the
+ * data?").
  */
 export const DEFAULT_LABELLER: LabellerOptions = { examples: 3, answer: 'update', dontcare: 'stated' };
 
