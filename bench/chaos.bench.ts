@@ -6,8 +6,9 @@
  *   npx tsx bench/chaos.bench.ts [goals=200] [seed=random] [heartbeatTimeoutSeconds=default]
  *
  * Prints the share of answered LLM calls that were repeated (answered, but not in any goal's
- * sums: the call in flight when a worker died, or when Postgres went away) and the stall after
- * each disruption: how long no call was started after it. The seed fixes the disruption points.
+ * sums: the call in flight when a worker died, or when Postgres went away), which they were
+ * (role and the disruption before them, from each recorded attempt's role usage) and the stall
+ * after each disruption: how long no call was started after it. The seed fixes the disruption points.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -57,53 +58,65 @@ function plan(seed: number, goals: number): Disruption[] {
 
 interface Repeat {
   role: string;
-  /** The disruption before the first answer of the repeated call ('none' before the first). */
+  /** The disruption the repeated call is put down to ('none' when no disruption fell inside). */
   after: string;
-  /** ms from that disruption to the first answer. */
-  sinceMs: number;
+}
+
+/** Answered calls per conversation (`<goal>/<attempt>/<role>`): count and answer times. */
+function answeredByConversation(requests: readonly RecordedRequest[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of requests) {
+    if (r.path !== '/v1/chat/completions' || r.status !== 200 || r.role === 'preflight') continue;
+    const key = r.conversation ?? '?';
+    out.set(key, [...(out.get(key) ?? []), r.at]);
+  }
+  return out;
+}
+
+/** Calls per conversation as the recorded attempts have them (each attempt's role usage). */
+async function recordedByConversation(db: DbHandle, runId: string): Promise<Map<string, number>> {
+  const r = await db.pool.query<{
+    goal: number;
+    attempt: number;
+    usage: Record<string, { calls: number }> | null;
+  }>('select goal_index as goal, attempt, role_usage as usage from generation_attempts where run_id = $1', [
+    runId,
+  ]);
+  const out = new Map<string, number>();
+  for (const row of r.rows)
+    for (const [role, u] of Object.entries(row.usage ?? {}))
+      out.set(`${row.goal}/${row.attempt}/${role}`, u.calls);
+  return out;
 }
 
 /**
- * The repeated calls themselves: an answered request whose conversation (goal/attempt/role) and
- * messages equal an earlier answered one's. Each is put down to the last disruption before the
- * first answer, so the table says which fault repeats which role's calls.
+ * The repeated calls, exactly: per conversation (goal, attempt, role), answered calls minus the
+ * calls its recorded attempt counts. Each is put down to the first disruption between the
+ * conversation's first and last answer (the answer it lost came just before it).
  */
-function findRepeats(requests: readonly RecordedRequest[], disruptions: Disruption[]): Repeat[] {
-  const firstAt = new Map<string, number>();
+function findRepeats(
+  answered: Map<string, number[]>,
+  recorded: Map<string, number>,
+  disruptions: Disruption[],
+): Repeat[] {
   const out: Repeat[] = [];
-  for (const r of requests) {
-    if (r.path !== '/v1/chat/completions' || r.status !== 200 || r.role === 'preflight') continue;
-    const key = `${r.conversation}\u0000${JSON.stringify(r.messages)}`;
-    const first = firstAt.get(key);
-    if (first === undefined) {
-      firstAt.set(key, r.at);
-      continue;
-    }
-    const before = disruptions.filter((d) => (d.at ?? Infinity) <= first).at(-1);
-    out.push({
-      role: r.role ?? '?',
-      after: before ? `${before.kind}@${before.atDone}` : 'none',
-      sinceMs: before ? first - before.at! : 0,
-    });
+  for (const [conversation, times] of answered) {
+    const extra = times.length - (recorded.get(conversation) ?? 0);
+    if (extra <= 0) continue;
+    const [first = 0, last = 0] = [Math.min(...times), Math.max(...times)];
+    const d = disruptions.find((x) => (x.at ?? Infinity) >= first && (x.at ?? Infinity) <= last);
+    const role = conversation.split('/')[2] ?? '?';
+    for (let i = 0; i < extra; i++) out.push({ role, after: d ? `${d.kind}@${d.atDone}` : 'none' });
   }
   return out;
 }
 
 function repeatTable(repeats: Repeat[]): string {
-  const groups = new Map<string, Repeat[]>();
+  const groups = new Map<string, number>();
   for (const r of repeats)
-    groups.set(`${r.after}\u0000${r.role}`, [...(groups.get(`${r.after}\u0000${r.role}`) ?? []), r]);
-  const rows = [...groups].map(([k, rs]) => {
-    const [after = '', role = ''] = k.split('\u0000');
-    const since = rs.map((r) => r.sinceMs / 1000);
-    return [
-      after,
-      role,
-      String(rs.length),
-      `${Math.min(...since).toFixed(1)}–${Math.max(...since).toFixed(1)}`,
-    ];
-  });
-  return textTable([['repeated after', 'role', 'calls', 's after it'], ...rows]);
+    groups.set(`${r.after}\u0000${r.role}`, (groups.get(`${r.after}\u0000${r.role}`) ?? 0) + 1);
+  const rows = [...groups].sort().map(([k, n]) => [...k.split('\u0000'), String(n)]);
+  return textTable([['repeated after', 'role', 'calls'], ...rows]);
 }
 
 async function main(): Promise<void> {
@@ -223,7 +236,11 @@ async function main(): Promise<void> {
     ...stalls.map((d) => [d.kind, String(d.atDone), d.stall.toFixed(1), d.startSeconds?.toFixed(1) ?? '-']),
   ];
   console.log(textTable(rowsOut));
-  const repeats = findRepeats(server.requests, disruptions);
+  const repeats = findRepeats(
+    answeredByConversation(server.requests),
+    await recordedByConversation(db, runId),
+    disruptions,
+  );
   if (repeats.length) console.log(repeatTable(repeats));
   console.log(
     [
