@@ -40,6 +40,10 @@ const AGENT_VOICE: readonly RegExp[] = [
   /\b(?:the )?distance you(?:'re| are) willing\b/,
   /\bwhat are you looking for\b/,
   /\bwelcome to (?:the )?(?:cambridge|towninfo)\b/,
+  // Seen in a demo: "…confirm the following details … I'd be glad to proceed with booking the train for you."
+  /\b(?:happy|glad|delighted) to (?:proceed|go ahead)\b/,
+  /\bonce you(?:'ve| have) confirmed\b/,
+  /\b(?:book|booking|reserve|reserving) (?:the|a|your|it|that)(?: \w+)? for you\b/,
 ];
 
 // The visitor's voice in an agent turn.

@@ -35,13 +35,19 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
     "Could you please provide a bit more information about your hotel or the distance you're willing to travel?",
     "I'd be happy to help you book the hotel. Let me know if you need anything else.",
     'Is there anything else I can help you with?',
+    // From a demo run (2026-12-06): the user confirms the booking as the agent would.
+    "Thank you for the information! Can you please confirm the following details: - Number of passengers: 1 - Arrival time: Sunday at 06:00 - Origin: Kings Lynn - Destination: Cambridge Once you've confirmed these details, I'd be glad to proceed with booking the train for you.",
+    'I can go ahead and reserve a table for you.',
   ])
     expect(userSpeaksAsAgent(bad)).toBe(true);
   expect(userSpeaksAsAgent("I'm looking for a cheap hotel in the north, can you help?")).toBe(false);
   const users = turns('USER');
   expect(users.length).toBe(7372);
-  // One real turn is flagged: "What time would you like to depart ?", an annotator's swapped turn.
-  expect(users.filter(userSpeaksAsAgent)).toEqual(['What time would you like to depart ?']);
+  // Two real turns are flagged, both spoken as the agent in the corpus itself (swapped turns).
+  expect(users.filter(userSpeaksAsAgent)).toEqual([
+    'Ok I will book it for you',
+    'What time would you like to depart ?',
+  ]);
 });
 
 test('an agent turn in the visitor voice is caught; real agent turns pass', () => {
