@@ -1,6 +1,7 @@
 """Summary of bench/gpu-llama2-7b.sh: steady-state tokens/s, peak GPU memory, estimated hours.
 
-Usage: python bench/gpu-llama2-7b-summary.py OUT TRAIN_JSONL RC_FP32 RC_BF16
+Usage: [MODE=fsdp NPROC=N] python bench/gpu-llama2-7b-summary.py OUT TRAIN_JSONL RC_FP32 RC_BF16
+(tokens/s are of all processes together; peak GPU memory is rank 0's, i.e. per GPU under FSDP.)
 """
 import json, os, sys
 out, train, rc_fp32, rc_bf16 = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -46,12 +47,15 @@ for label, rc in (("fp32-master", rc_fp32), ("bf16-weights", rc_bf16)):
                     "gpu_peak_reserved_gib": round(reserved / 2**30, 1),
                     "loss_first": progress[0].get("loss"), "loss_last": progress[-1].get("loss")})
     rows[label] = row
-summary = {"turns_per_dialogue": round(turns_per_dialogue, 2), "runs": rows,
+mode = os.environ.get("MODE", "single")
+summary = {"mode": mode, "processes": int(os.environ.get("NPROC", "1")) if mode == "fsdp" else 1,
+           "turns_per_dialogue": round(turns_per_dialogue, 2), "runs": rows,
            "real_train_examples": REAL_TRAIN_TURNS,
            "generated_examples": round(GENERATED_DIALOGUES * turns_per_dialogue)}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
 print(json.dumps(summary, indent=2))
 print()
+print(f"mode {summary['mode']}, {summary['processes']} process(es)")
 print(f"{'run':<14}{'exit':>5}{'tok/s':>8}{'s/step':>8}{'peak GiB':>10}{'stage 1 h':>11}{'stage 2 h':>11}")
 for label, r in rows.items():
     print(f"{label:<14}{r['exit']:>5}{r.get('tokens_per_second', '-'):>8}{r.get('seconds_per_step', '-'):>8}"

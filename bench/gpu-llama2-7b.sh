@@ -15,7 +15,12 @@
 # bfloat16 weights on out-of-memory), torch, transformers, accelerate.
 # Env: STEPS (optimizer steps per run, default 30), BATCH (per device, 4),
 #      RUN_LIMIT (seconds per run, 240), SHAPE (llama2-7b; tiny = CPU dry run),
-#      RUNS ("fp32-master bf16-weights"), TORCHRUN (1 = also the torchrun smoke run).
+#      RUNS ("fp32-master bf16-weights"), TORCHRUN (1 = also the torchrun smoke run),
+#      MODE (single = one process on one GPU; fsdp = NPROC processes under torchrun with
+#      --fsdp full_shard, sharded checkpoints; RUNS defaults to fp32-master there, since FSDP
+#      keeps float32 master weights whatever the load dtype), NPROC (fsdp: processes = GPUs, 8).
+#   MODE=fsdp NPROC=8 bash bench/gpu-llama2-7b.sh            (8 x 80 GB)
+#   MODE=fsdp NPROC=2 SHAPE=tiny bash bench/gpu-llama2-7b.sh (CPU dry run, gloo)
 # A run killed by RUN_LIMIT still counts when it logged >= 4 steps (a 7B checkpoint with
 # float32 Adam state is ~81 GB: the final one needs that much free disk under WORK).
 set -uo pipefail
@@ -28,6 +33,21 @@ RUN_LIMIT=${RUN_LIMIT:-240}
 SHAPE=${SHAPE:-llama2-7b} # tiny: a CPU dry run of this script
 WORK=${WORK:-/tmp/dst-gpu-bench}
 PY=${PY:-$(command -v python3 || command -v python)}
+MODE=${MODE:-single}
+NPROC=${NPROC:-8}
+case "$MODE" in
+single) LAUNCH=("$PY") FSDP=() DEFAULT_RUNS="fp32-master bf16-weights" ;;
+fsdp)
+  LAUNCH=("$PY" -m torch.distributed.run --standalone --nproc-per-node "$NPROC")
+  FSDP=(--fsdp full_shard --fsdp-state-dict sharded)
+  DEFAULT_RUNS="fp32-master"
+  ;;
+*)
+  echo "MODE must be single or fsdp" >&2
+  exit 2
+  ;;
+esac
+RUNS=${RUNS:-$DEFAULT_RUNS}
 export PYTHONPATH="$PWD/trainer${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$OUT" "$WORK"
 
@@ -41,8 +61,8 @@ train() {
   local label=$1
   shift
   rm -rf "$WORK/$label"
-  echo "== $label: $STEPS steps, batch $BATCH, $*"
-  timeout "$RUN_LIMIT" "$PY" -m dst_trainer train --train "$TRAIN" --out "$WORK/$label" \
+  echo "== $label ($MODE${FSDP:+, $NPROC processes}): $STEPS steps, batch $BATCH per device, $*"
+  timeout "$RUN_LIMIT" "${LAUNCH[@]}" -m dst_trainer train --train "$TRAIN" --out "$WORK/$label" "${FSDP[@]}" \
     --tiny --tiny-shape "$SHAPE" --prompt full --target json --max-length 1024 \
     --bf16 true --gradient-checkpointing --batch-size "$BATCH" --grad-accum 1 \
     --lr 2e-5 --max-steps "$STEPS" --save-steps 100000 --logging-steps 1 "$@" \
@@ -58,8 +78,8 @@ train() {
 # pure bfloat16 weights: measured both when the first fits, since they differ
 # in memory by about half.
 rc_fp32=-1 rc_bf16=-1
-case " ${RUNS:-fp32-master bf16-weights} " in *" fp32-master "*) train fp32-master; rc_fp32=$? ;; esac
-case " ${RUNS:-fp32-master bf16-weights} " in *" bf16-weights "*) train bf16-weights --dtype bfloat16; rc_bf16=$? ;; esac
+case " $RUNS " in *" fp32-master "*) train fp32-master; rc_fp32=$? ;; esac
+case " $RUNS " in *" bf16-weights "*) train bf16-weights --dtype bfloat16; rc_bf16=$? ;; esac
 
 # torchrun path on the GPU, one process, the tiny model (seconds).
 if [ "${TORCHRUN:-1}" = 1 ]; then
@@ -72,4 +92,4 @@ if [ "${TORCHRUN:-1}" = 1 ]; then
   echo "   exit $?; $(tail -n 1 "$OUT/torchrun.events.jsonl" | cut -c1-300)"
 fi
 
-"$PY" bench/gpu-llama2-7b-summary.py "$OUT" "$TRAIN" "$rc_fp32" "$rc_bf16"
+MODE=$MODE NPROC=$NPROC "$PY" bench/gpu-llama2-7b-summary.py "$OUT" "$TRAIN" "$rc_fp32" "$rc_bf16"

@@ -19,6 +19,27 @@ def make_trainer_class():
     class DstTrainer(Trainer):
         time_budget = None  # the TimeBudget callback: its horizon shapes cosine/linear schedules
 
+        def create_accelerator_and_postprocess(self):
+            """accelerate turns FSDP on only for accelerator devices: on CPU (gloo, the tests) it
+            silently runs DDP instead. Turn it on there too — FSDP2 works on CPU tensors — in both
+            shared states (every ``AcceleratorState()`` re-reads ``PartialState``'s)."""
+            super().create_accelerator_and_postprocess()
+            if self.args.fsdp_plugin_args is None or self.is_fsdp_enabled:
+                return
+            from accelerate.state import PartialState
+            from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+            state = self.accelerator.state
+            if state.distributed_type != DistributedType.MULTI_CPU:
+                return
+            plugin = FullyShardedDataParallelPlugin(**self.args.fsdp_plugin_args)
+            if state.mixed_precision != "no":
+                plugin.set_mixed_precision(state.mixed_precision)
+            PartialState._shared_state["distributed_type"] = DistributedType.FSDP
+            state.distributed_type = DistributedType.FSDP
+            state.fsdp_plugin = plugin
+            self.is_fsdp_enabled = True
+
         def create_scheduler(self, num_training_steps, optimizer=None):
             kind = str(getattr(self.args.lr_scheduler_type, "value", self.args.lr_scheduler_type))
             if self.time_budget is None or kind not in ("cosine", "linear") or self.lr_scheduler is not None:

@@ -74,8 +74,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(measures the paper's model on a GPU without its weights; trains a 32k tokenizer)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch; 0 = auto (1 for --tiny on CPU, else torch's default)")
-    p.add_argument("--fsdp", default="", help="passed to TrainingArguments.fsdp (e.g. 'full_shard auto_wrap')")
-    p.add_argument("--fsdp-config", default=None, help="passed to TrainingArguments.fsdp_config")
+    p.add_argument("--fsdp", default="",
+                   help="FSDP (FSDP2 via the HF Trainer/accelerate; under torchrun): full_shard (parameters, "
+                        "gradients and optimizer state sharded) or shard_grad_op, optionally with offload "
+                        "(CPU offload); every decoder layer (e.g. LlamaDecoderLayer) is wrapped on its own. "
+                        "'full_shard auto_wrap' is accepted too. Empty = off (DDP when several processes)")
+    p.add_argument("--fsdp-state-dict", default="full", choices=["full", "sharded"],
+                   help="with --fsdp: checkpoint format; full = gathered on rank 0 (model.safetensors + "
+                        "pytorch_model_fsdp.bin), sharded = one file per rank (faster, no gathering; resume "
+                        "with the same number of processes). The final model is always full")
+    p.add_argument("--fsdp-config", default=None,
+                   help="with --fsdp: JSON file or inline JSON object overriding keys of the built "
+                        "TrainingArguments.fsdp_config (e.g. '{\"cpu_ram_efficient_loading\": true}')")
     p.add_argument("--deepspeed", default=None, help="DeepSpeed config file (needs deepspeed installed)")
 
 
@@ -118,6 +128,9 @@ def validate(args) -> None:
         Layout(args.prompt, args.target).check()
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    from .fsdp import check_args
+
+    check_args(args)
     if is_gguf(args.init):
         if not os.path.isfile(os.path.expanduser(args.init)):
             raise ConfigError(f"--init {args.init}: no such .gguf file")

@@ -6,7 +6,8 @@
 - ``--prompt``/``--target`` choose the text layout (``data.Layout``; default full/json, the
   paper's); ``--time-budget`` stops training cleanly (checkpoint + final model) in time.
 - Single process on CPU or one GPU; several GPUs when started by ``torchrun`` or
-  ``accelerate launch`` (the Trainer does the distribution).
+  ``accelerate launch`` (the Trainer does the distribution: DDP, or FSDP with ``--fsdp``, see
+  ``fsdp.py``).
 - ``--out`` holds ``checkpoint-N/`` directories (model, optimizer, scheduler, RNG and
   ``trainer_state.json``, written last); a rerun with the same ``--out`` resumes from the
   newest complete one. A rerun of a finished run with identical settings does nothing but
@@ -31,6 +32,7 @@ from .checkpoints import (ARGS_FILE, META_FILE, find_checkpoints, read_json, rem
 from .data import Layout, attach_previous_states, file_info, read_examples, training_texts
 from .errors import ConfigError, DataError
 from .events import emit, is_main_process
+from .fsdp import STATE_DICT_TYPES, fsdp_config, parse_fsdp
 from .hf_trainer import make_trainer_class
 from .models import count_params, ensure_pad, is_gguf, load_pretrained, resolve_precision, set_threads
 from .options import add_arguments, fingerprint, validate
@@ -96,7 +98,10 @@ def run(args) -> dict:
         if resume:
             from transformers import AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(resume)  # same vocabulary as the weights
+            # Same vocabulary as the weights. FSDP's sharded checkpoints hold no tokenizer: the
+            # copy written to --out when the run started (below) is the same one.
+            has_tok = os.path.exists(os.path.join(resume, "tokenizer_config.json"))
+            tokenizer = AutoTokenizer.from_pretrained(resume if has_tok else out)
         else:
             vocab = args.tiny_vocab_size if args.tiny_shape == "tiny" else SHAPES[args.tiny_shape]["vocab_size"]
             tokenizer = train_tokenizer(training_texts(examples, layout), vocab)
@@ -112,6 +117,8 @@ def run(args) -> dict:
             init_info["upstream"] = {k: upstream.get(k) for k in ("init", "data", "train_loss", "global_step")}
     ensure_pad(tokenizer)
     tokenizer.padding_side = "right"
+    if args.tiny and parse_fsdp(args.fsdp) and not resume and is_main_process():
+        tokenizer.save_pretrained(out)  # what a resume reads when a (sharded) checkpoint has no tokenizer
     if getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     if getattr(model, "generation_config", None) is not None:
@@ -171,14 +178,16 @@ def run(args) -> dict:
     import inspect
 
     accepted = set(inspect.signature(TrainingArguments.__init__).parameters)
-    if args.gradient_checkpointing:  # renamed activation_checkpointing in transformers 5
+    fsdp = None
+    if parse_fsdp(args.fsdp):  # FSDP does its own activation checkpointing (fsdp.py)
+        fsdp = fsdp_config(args, model)
+        targs_kwargs["fsdp"] = True
+        targs_kwargs["fsdp_config"] = dict(fsdp)
+        precision["fsdp"] = fsdp
+    elif args.gradient_checkpointing:  # renamed activation_checkpointing in transformers 5
         key = "activation_checkpointing" if "activation_checkpointing" in accepted else "gradient_checkpointing"
         targs_kwargs[key] = True
         targs_kwargs[key + "_kwargs"] = {"use_reentrant": False}
-    if args.fsdp:
-        targs_kwargs["fsdp"] = args.fsdp
-        if args.fsdp_config:
-            targs_kwargs["fsdp_config"] = args.fsdp_config
     if args.deepspeed:
         targs_kwargs["deepspeed"] = args.deepspeed
     try:
@@ -229,6 +238,9 @@ def run(args) -> dict:
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    if fsdp and not trainer.is_fsdp_enabled:  # never train under another scheme than asked for
+        raise ConfigError("--fsdp: the Trainer did not enable FSDP (accelerate "
+                          f"{trainer.accelerator.state.distributed_type}); see stderr")
     try:
         result = trainer.train(resume_from_checkpoint=resume)
         train_loss, metrics = result.training_loss, result.metrics
@@ -248,6 +260,10 @@ def run(args) -> dict:
             tokenizer.save_pretrained(out)
     else:
         model.config.use_cache = True
+        if fsdp and fsdp["state_dict_type"] != STATE_DICT_TYPES["full"]:
+            # Sharded checkpoints, but a final model that from_pretrained (stage 2, predict) loads:
+            # the Trainer saves no weights at all for a sharded state dict.
+            trainer.accelerator.state.fsdp_plugin.set_state_dict_type(STATE_DICT_TYPES["full"])
         trainer.save_model(out)
     trainer.save_state()
 
