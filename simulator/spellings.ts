@@ -6,6 +6,7 @@
  * by an article or an apostrophe is a wrong state under every JGA convention. Built from the
  * training split only, with the retriever's index (the same held-out ids excluded).
  */
+import { lowerClean } from '../metrics/normalise';
 import { canonicalSlot } from '../multiwoz/slots';
 
 /** Slots whose values are places: a taxi may go to any venue, a train to any city. */
@@ -16,12 +17,9 @@ const PLACE_SLOT = /-(name|departure|destination)$/;
  * leading article dropped, then letters and digits only (`fen ditton` = `fenditton`).
  */
 export function spellingKey(value: string): string {
-  return value
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/['’`]/g, '')
+  return lowerClean(value.normalize('NFKD'))
+    .replace(/'/g, '')
     .replace(/&/g, ' and ')
-    .trim()
     .replace(/^the\s+/, '')
     .replace(/[^a-z0-9]/g, '');
 }
