@@ -379,11 +379,17 @@ export function systemProblem(s: Session, utterance: string): RoleProblem | unde
 
 type SystemPlan = ReturnType<typeof planSystemTurn>;
 
-function askSystem(s: Session, deps: SimulatorDeps, opts: SimulatorOptions, plan: SystemPlan) {
+function askSystem(
+  s: Session,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions,
+  plan: SystemPlan,
+  temperature = opts.temperature,
+) {
   return async (msgs: ChatMessage[]): Promise<SystemAnswer> => {
     const r = await deps.llm.structured({
       role: ROLE.SYSTEM,
-      temperature: opts.temperature,
+      temperature,
       messages: msgs,
       schema: SystemAnswer,
       decodingSchema: systemDecodingSchema(plan.input),
@@ -432,7 +438,9 @@ const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
   if (pending.reference !== undefined) plan.input.bookingReference = pending.reference;
   const first = { ...pending.answer, action: pending.answer.action as SystemAnswer['action'] };
   const note = roleNote(pending.problem, pending.answer.utterance);
-  const answer = await askSystem(s, deps, opts, plan)(correction(systemPrompt(plan.input), first, note));
+  // Hotter than the first try, as the user's retry: at 0.5 the 1.5B model wrote the same words.
+  const ask = askSystem(s, deps, opts, plan, ECHO_RETRY_TEMPERATURE);
+  const answer = await ask(correction(systemPrompt(plan.input), first, note));
   const grounded = groundAnswer(plan, answer, deps.db);
   if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
   const again = systemProblem(s, answer.utterance);

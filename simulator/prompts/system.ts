@@ -62,7 +62,7 @@ const SYSTEM_MESSAGE = [
   '- request: ask the visitor what they want for ONE of "missingSlots" (e.g. "Which area would you like?"); set "slot" to it.',
   '- inform / recommend: name a candidate exactly as written; set "entity" to that name (train ID for trains).',
   '- no_match: say nothing matches and suggest changing one preference.',
-  '- book: confirm the booking of a candidate (set "entity") and give "bookingReference" exactly.',
+  '- book: say that YOU have booked a candidate ("I have booked …", never "I\'d like to book …"), set "entity" and give "bookingReference" exactly.',
   '- answer: give the values in "answers".',
   '- You speak for the agent only: never write what the visitor says or wants as your own words.',
   '- One or two friendly sentences.',
