@@ -132,8 +132,11 @@ const USES_FACTS: ReadonlySet<UserIntent> = new Set([
 ]);
 
 function task(input: UserPromptInput, hasFacts: boolean): string {
-  // "…with the details below" and no details made the model ask the agent for them.
-  if (input.intent === USER_INTENT.BOOK && !hasFacts) return 'Ask the agent to go ahead and book it for you.';
+  // "…with the details below" and no details made the model ask the agent for them; "Ask the
+  // agent to go ahead and book it for you" came back as the agent's "I'll go ahead and book it
+  // for you" (the 300-goal run, 2026-12-06): the task names the visitor's own words instead.
+  if (input.intent === USER_INTENT.BOOK && !hasFacts)
+    return 'Say that you want it and ask the agent to make the booking.';
   const base = TASKS[input.intent](input);
   const withFacts =
     hasFacts && !USES_FACTS.has(input.intent) ? `${base} Also mention the facts below.` : base;

@@ -140,6 +140,13 @@ describe('user prompt', () => {
     expect(text).toContain("Say that the price range doesn't matter to you.");
   });
 
+  test("a booking with no facts left asks in the visitor's words, with no agent phrase to copy", () => {
+    const last = userPrompt(userInput({ intent: USER_INTENT.BOOK, reveal: {} })).at(-1)?.content ?? '';
+    expect(last).toContain('Task: Say that you want it and ask the agent to make the booking.');
+    // "…book it for you" in the task came back as the agent's "I'll go ahead and book it for you".
+    expect(last).not.toMatch(/for you\b/);
+  });
+
   test('a change states the new value as a fact', () => {
     const input = userInput({
       intent: USER_INTENT.CHANGE,
