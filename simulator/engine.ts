@@ -217,9 +217,7 @@ const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
   const input = userInput(s, pending);
   const before = pending.utterance ?? '';
-  const note = pending.problem
-    ? roleNote(pending.problem, before)
-    : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
+  const note = pending.problem ? roleNote(pending.problem) : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
   // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.
   pending.utterance = await askUser(s, deps, { ...input, note }, ECHO_RETRY_TEMPERATURE);
   // The checks are not loosened for the retry: a second role problem ends the attempt.
@@ -400,6 +398,12 @@ function askSystem(
   };
 }
 
+/** The prompt with `note` as the last line of its last message. */
+function withNote(messages: ChatMessage[], note: string): ChatMessage[] {
+  const last = messages[messages.length - 1]!;
+  return [...messages.slice(0, -1), { ...last, content: `${last.content}\n${note}` }];
+}
+
 /** The first answer, once more with its problem stated after it. */
 function correction(messages: ChatMessage[], answer: SystemAnswer, problem: string): ChatMessage[] {
   return [
@@ -436,11 +440,10 @@ const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
   const pending = s.pendingSystem!;
   const plan = planSystemTurn(s, deps.db, rng);
   if (pending.reference !== undefined) plan.input.bookingReference = pending.reference;
-  const first = { ...pending.answer, action: pending.answer.action as SystemAnswer['action'] };
-  const note = roleNote(pending.problem, pending.answer.utterance);
-  // Hotter than the first try, as the user's retry: at 0.5 the 1.5B model wrote the same words.
+  // Hotter than the first try, as the user's retry, and without the first answer in the prompt:
+  // shown it, at 0.5, the 1.5B model wrote the same words again (see roleNote).
   const ask = askSystem(s, deps, opts, plan, ECHO_RETRY_TEMPERATURE);
-  const answer = await ask(correction(systemPrompt(plan.input), first, note));
+  const answer = await ask(withNote(systemPrompt(plan.input), roleNote(pending.problem)));
   const grounded = groundAnswer(plan, answer, deps.db);
   if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
   const again = systemProblem(s, answer.utterance);

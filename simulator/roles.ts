@@ -124,8 +124,13 @@ export function asksAgain(utterance: string, told: readonly string[]): string[] 
   return told.filter((r) => ASKED_WORDS[r]?.test(t));
 }
 
-/** The instruction added to the one retry of a turn that failed `problem`. */
-export function roleNote(problem: RoleProblem, rejected: string): string {
+/**
+ * The instruction added to the one retry of a turn that failed `problem`. The rejected words are
+ * not quoted: quoted, the 1.5B default model wrote them again word for word, even at
+ * temperature 1.0 ("Sure, I'd be happy to book it for 6 people." twice; the 300-goal run,
+ * 2026-12-06). A repeat's words are in the transcript already.
+ */
+export function roleNote(problem: RoleProblem): string {
   const why: Record<RoleProblem, string> = {
     [ROLE_PROBLEM.USER_AS_AGENT]:
       'That is what the agent would say. You are the visitor: say what YOU want; never offer help or ask the agent what it needs.',
@@ -137,5 +142,5 @@ export function roleNote(problem: RoleProblem, rejected: string): string {
     [ROLE_PROBLEM.ALREADY_ANSWERED]:
       'The agent has just told you that. Do not ask for it again; do the task above.',
   };
-  return `Your last try was: "${rejected}". ${why[problem]}`;
+  return `Your last try was rejected. ${why[problem]}`;
 }

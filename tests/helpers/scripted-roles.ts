@@ -354,7 +354,7 @@ function systemUtterance(action: string, entity: string | null, slot: string | n
 }
 
 /**
- * The retry of a turn the role checks sent back (`roleNote`'s "Your last try was"): said in
+ * The retry of a turn the role checks sent back (`roleNote`'s "Your last try was rejected."): said in
  * other words, as an LLM asked to move on would, so a scripted agent whose facts did not change
  * does not repeat itself word for word.
  */
@@ -367,7 +367,7 @@ function rephrased(action: string, entity: string | null, slot: string | null, f
 }
 
 const isRoleRetry = (messages: ServerChatMessage[]) =>
-  messages.some((m) => String(m.content ?? '').includes('Your last try was: "'));
+  messages.some((m) => String(m.content ?? '').includes('Your last try was rejected.'));
 
 function systemAnswer(messages: ServerChatMessage[], opts: ScriptedRolesOptions) {
   const f = readSystemFacts(messages);

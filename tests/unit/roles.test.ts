@@ -20,7 +20,7 @@ import {
 } from '../../simulator/roles';
 import type { Session } from '../../simulator/session';
 import { REASON } from '../../simulator/types';
-import type { LlmClient } from '../../llm/types';
+import type { ChatMessage, LlmClient } from '../../llm/types';
 import { hotelSession } from '../helpers/sessions';
 
 let test21: Dialogue[];
@@ -99,30 +99,37 @@ test('a user asking for what the agent just said is caught; a real request passe
   expect(asksAgain('The address is fine, thanks.', ['address'])).toEqual([]);
 });
 
+interface Recorded {
+  calls: Record<string, number>;
+  temperatures: Array<number | undefined>;
+  prompts: ChatMessage[][];
+}
+
 /** A client that answers from a list and counts its calls per role. */
-function scripted(
-  user: string[],
-  system: object[],
-): LlmClient & { calls: Record<string, number>; temperatures: Array<number | undefined> } {
+function scripted(user: string[], system: object[]): LlmClient & Recorded {
   const calls: Record<string, number> = {};
   const temperatures: Array<number | undefined> = [];
+  const prompts: ChatMessage[][] = [];
   const usage = { promptTokens: 10, completionTokens: 5 };
   const count = (role: string) => (calls[role] = (calls[role] ?? 0) + 1);
   return {
     model: 'scripted',
     calls,
     temperatures,
+    prompts,
     chat: async (req) => {
       count(req.role);
+      prompts.push(req.messages);
       return { text: user.shift() ?? 'Thanks, bye.', usage, costUsd: 0, model: 'scripted' };
     },
-    structured: async <T>(req: { role: string; temperature?: number }) => {
+    structured: async <T>(req: { role: string; temperature?: number; messages: ChatMessage[] }) => {
       count(req.role);
       temperatures.push(req.temperature);
+      prompts.push(req.messages);
       const value = system.shift() as T;
       return { value, text: JSON.stringify(value), usage, costUsd: 0, model: 'scripted' };
     },
-  } as LlmClient & { calls: Record<string, number>; temperatures: Array<number | undefined> };
+  } as LlmClient & Recorded;
 }
 
 const deps = (llm: LlmClient) => ({
@@ -146,6 +153,10 @@ test('a role-swapped user turn is retried as its own step; a kill between the ca
   expect(second.pending?.utterance).toBe('Something cheap, please.');
   expect(second.pending?.problem).toBeUndefined();
   expect(llm.calls).toEqual({ user: 2 });
+  // The retry states the problem without quoting the rejected words (quoted, they came back).
+  const retry = llm.prompts[1]!.map((m) => m.content).join('\n');
+  expect(retry).toContain('Your last try was rejected. That is what the agent would say.');
+  expect(retry).not.toContain('Is there anything else I can help you with?');
 });
 
 test('a second role swap in the retry rejects the attempt', async () => {
@@ -183,8 +194,13 @@ test('an agent turn that repeats itself is retried as its own step with the same
   expect(second.pendingSystem).toBeUndefined();
   expect(second.turns[second.turns.length - 1]!.utterance).toBe('What price range suits you?');
   expect(llm.calls).toEqual({ system: 2 });
-  // The retry samples hotter: at 0.5 the 1.5B model gave the same booking confirmation twice.
+  // The retry samples hotter and is not shown its first answer: at 0.5, shown it, the 1.5B model
+  // gave the same booking confirmation twice.
   expect(llm.temperatures).toEqual([undefined, ECHO_RETRY_TEMPERATURE]);
+  expect(llm.prompts[1]!.map((m) => m.role)).toEqual(llm.prompts[0]!.map((m) => m.role));
+  expect(llm.prompts[1]!.at(-1)!.content).toMatch(
+    /\nYour last try was rejected\. That repeats your previous turn/,
+  );
 });
 
 test('userProblem passes a real first user turn of its planned facts', () => {
