@@ -43,7 +43,11 @@ const AGENT_VOICE: readonly RegExp[] = [
   // Seen in a demo: "…confirm the following details … I'd be glad to proceed with booking the train for you."
   /\b(?:happy|glad|delighted) to (?:proceed|go ahead)\b/,
   /\bonce you(?:'ve| have) confirmed\b/,
-  /\b(?:book|booking|reserve|reserving) (?:the|a|your|it|that)(?: \w+)? for you\b/,
+  // Seen in the 300-goal run: "Sure, I'll go ahead and book the Grey Lexus for you.", "Sure,
+  // would you like to know the phone number…?", "Sure, the phone number for the Blue Toyota is …".
+  /\b(?:book|booking|reserve|reserving) (?:the|a|your|it|that)(?: [\w']+){0,3} for you\b/,
+  /\bwould you like to know\b/,
+  /\b(?:phone number|postcode|reference number) (?:for|of) (?:the )?[\w' ]+ is [a-z]{0,2}\d/,
 ];
 
 // The visitor's voice in an agent turn.

@@ -39,6 +39,10 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
     // From a demo run (2026-12-06): the user confirms the booking as the agent would.
     "Thank you for the information! Can you please confirm the following details: - Number of passengers: 1 - Arrival time: Sunday at 06:00 - Origin: Kings Lynn - Destination: Cambridge Once you've confirmed these details, I'd be glad to proceed with booking the train for you.",
     'I can go ahead and reserve a table for you.',
+    // From the 300-goal run (2026-12-06), accepted before these phrases were added.
+    "Sure, I'll go ahead and book the Grey Lexus for you.",
+    'Sure, would you like to know the phone number for the Grey Lexus?',
+    'Sure, the phone number for the Blue Toyota is 0123456789.',
   ])
     expect(userSpeaksAsAgent(bad)).toBe(true);
   expect(userSpeaksAsAgent("I'm looking for a cheap hotel in the north, can you help?")).toBe(false);
