@@ -47,7 +47,7 @@ const AGENT_VOICE: readonly RegExp[] = [
   // would you like to know the phone number…?", "Sure, the phone number for the Blue Toyota is …".
   /\b(?:book|booking|reserve|reserving) (?:the|a|your|it|that)(?: [\w']+){0,3} for you\b/,
   /\bwould you like to know\b/,
-  /\b(?:phone number|postcode|reference number) (?:for|of) (?:the )?[\w' ]+ is [a-z]{0,2}\d/,
+  /\b(?:phone number|postcode|reference number)(?: (?:for|of) (?:the )?[\w' ]+)? is [a-z]{0,2}\d/,
 ];
 
 // The visitor's voice in an agent turn.
@@ -60,6 +60,9 @@ const USER_VOICE: readonly RegExp[] = [
   /\bcan you book (?:it|me|that|a)\b/,
   /\bplease book (?:it|me|that)\b/,
   /\bwhat is the (?:arrival|departure) time (?:for|of)\b.*\?/,
+  // The agent closing as the visitor would (the 300-goal run): "Thank you for your help. I'll see you soon."
+  /\bthank you for your help\b/,
+  /\bi'll see you\b/,
 ];
 
 const lower = (t: string) => t.toLowerCase().replace(/[’‘]/g, "'");

@@ -43,6 +43,8 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
     "Sure, I'll go ahead and book the Grey Lexus for you.",
     'Sure, would you like to know the phone number for the Grey Lexus?',
     'Sure, the phone number for the Blue Toyota is 0123456789.',
+    'Sure, the phone number is 01223 123456 and the area is the centre area.',
+    'Sure, the postcode is CB2 1QH and the phone number is 01223 123456.',
   ])
     expect(userSpeaksAsAgent(bad)).toBe(true);
   expect(userSpeaksAsAgent("I'm looking for a cheap hotel in the north, can you help?")).toBe(false);
@@ -58,6 +60,7 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
 test('an agent turn in the visitor voice is caught; real agent turns pass', () => {
   expect(agentSpeaksAsUser('Can you recommend the arrival time for TR7075?')).toBe(true);
   expect(agentSpeaksAsUser("I'm looking for a place to stay in the north.")).toBe(true);
+  expect(agentSpeaksAsUser("Thank you for your help. I'll see you soon.")).toBe(true);
   // From the 300-goal run (2026-12-06), twice, the retry word for word the same: fixed in the
   // prompt's book rule and by the hotter retry, still rejected by the check.
   expect(
