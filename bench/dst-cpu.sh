@@ -15,9 +15,17 @@
 # --budget MIN      time budget of the baseline and of stage 2 (each) — default 30
 # --stage1-budget   time budget of stage 1 — default: --budget
 # Trainer flags after `--` replace the defaults below (the set-up calibrated in trainer/README.md).
+#
+#   bench/dst-cpu.sh --lowres --generated DIR [--ks 50,200] [--seeds 1,2,3] [--test 100]
+#                    [--replace-domain hotel] [--epochs-real 2] [--epochs-gen 1] [--tiny] …
+#
+# --lowres          the paper's low-resource experiment instead (bench/dst_lowres.py --help):
+#                   k real dialogues with and without stage 1 on DIR, several seeds, mean ± sd,
+#                   paired difference per seed, and a domain-replacement row.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${DST_SYNTH_PYTHON:-$REPO/.venv/bin/python}"
+if [ "${1:-}" = "--lowres" ]; then shift; exec "$PY" "$REPO/bench/dst_lowres.py" "$@"; fi
 MWZ="${MULTIWOZ_DIR:-$REPO/../shared/data/multiwoz}"
 INIT="$REPO/.venv/models/smollm2-135m-instruct-q4_1.gguf"
 [ -f "$INIT" ] || INIT=/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf
