@@ -25,7 +25,6 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${DST_SYNTH_PYTHON:-$REPO/.venv/bin/python}"
-if [ "${1:-}" = "--lowres" ]; then shift; exec "$PY" "$REPO/bench/dst_lowres.py" "$@"; fi
 MWZ="${MULTIWOZ_DIR:-$REPO/../shared/data/multiwoz}"
 INIT="$REPO/.venv/models/smollm2-135m-instruct-q4_1.gguf"
 [ -f "$INIT" ] || INIT=/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -33,6 +32,8 @@ GENERATED="" REAL=300 TEST=25 BUDGET=30 STAGE1_BUDGET="" GEN_LIMIT="" THREADS=2
 WORK="${TMPDIR:-/tmp}/dst-cpu-bench-$(date -u +%Y%m%d-%H%M%S)"
 FLAGS=(--prompt short --target update --max-length 256 --lr 2e-4 --batch-size 4 --epochs 1
        --warmup-ratio 0.05 --scheduler cosine --group-by-length --save-steps 100000)
+# The low-resource driver trains with the same set-up; its own --epochs come after these.
+if [ "${1:-}" = "--lowres" ]; then shift; exec "$PY" "$REPO/bench/dst_lowres.py" "--trainer-flags=${FLAGS[*]}" "$@"; fi
 while [ $# -gt 0 ]; do
   case "$1" in
     --generated) GENERATED="$2"; shift 2 ;;

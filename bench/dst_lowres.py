@@ -29,9 +29,6 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FLAGS = ["--prompt", "short", "--target", "update", "--max-length", "256", "--lr", "2e-4",
-         "--batch-size", "4", "--warmup-ratio", "0.05", "--scheduler", "cosine",
-         "--group-by-length", "--save-steps", "100000"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -49,6 +46,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--budget", type=float, default=60.0, help="cap per training, minutes")
     p.add_argument("--init", default=str(REPO / ".venv/models/smollm2-135m-instruct-q4_1.gguf"))
     p.add_argument("--tiny", action="store_true", help="a tiny random model instead of --init (CI)")
+    p.add_argument("--trainer-flags", default="", help="trainer set-up, space-separated (dst-cpu.sh passes its own)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--work", default="", help="work folder (default: $TMPDIR/dst-lowres-<time>)")
@@ -91,9 +89,9 @@ class Bench:
             return out
         base = ["--tiny"] if init is None else ["--init", init]
         t0 = time.monotonic()
-        self.trainer("train", "--train", str(data), "--out", str(out), *base, "--epochs", str(epochs),
-                     "--seed", str(seed), "--threads", str(self.a.threads),
-                     "--time-budget", f"{int(self.a.budget * 60)}s", *FLAGS, log=name)
+        self.trainer("train", "--train", str(data), "--out", str(out), *base, *self.a.trainer_flags.split(),
+                     "--epochs", str(epochs), "--seed", str(seed), "--threads", str(self.a.threads),
+                     "--time-budget", f"{int(self.a.budget * 60)}s", log=name)
         self.minutes[name] = (time.monotonic() - t0) / 60
         return out
 
