@@ -31,6 +31,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def find_multiwoz() -> str:
+    """Same search order as multiwoz/paths.ts: $MULTIWOZ_DIR, ../shared next to the repo, /work/shared."""
+    for cand in (os.environ.get("MULTIWOZ_DIR"), REPO.parent / "shared/data/multiwoz", "/work/shared/data/multiwoz"):
+        if cand and (Path(cand) / "2.1/test.json.zip").exists():
+            return str(cand)
+    return str(REPO.parent / "shared/data/multiwoz")
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/dst-cpu.sh --lowres", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,7 +59,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--work", default="", help="work folder (default: $TMPDIR/dst-lowres-<time>)")
     p.add_argument("--python", default=os.environ.get("DST_SYNTH_PYTHON", str(REPO / ".venv/bin/python")))
-    p.add_argument("--multiwoz", default=os.environ.get("MULTIWOZ_DIR", str(REPO.parent / "shared/data/multiwoz")))
+    p.add_argument("--multiwoz", default=find_multiwoz(), help="MultiWOZ folder (default: as multiwoz/paths.ts)")
     a = p.parse_args(argv)
     for name in ("generated", "pool", "init", "work", "multiwoz"):  # the trainer runs in trainer/
         if getattr(a, name):

@@ -4,7 +4,6 @@ subsets per seed, stage 1 then stage 2, prediction and scoring by ``dst-synth ev
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -14,7 +13,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATED = REPO / "tests/fixtures/review/sim"
-MWZ = Path(os.environ.get("MULTIWOZ_DIR", REPO.parent / "shared/data/multiwoz"))
 
 pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="needs node (dst-synth eval)")
 
@@ -25,7 +23,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cmd = ["bash", str(REPO / "bench/dst-cpu.sh"), "--lowres", "--generated", str(GENERATED),
            "--generated-limit", "2", "--tiny", "--ks", "4", "--seeds", "1,2", "--test", "2",
            "--replace-domain", "restaurant", "--epochs-real", "1", "--epochs-gen", "1",
-           "--threads", "1", "--max-new-tokens", "16", "--work", str(work), "--multiwoz", str(MWZ)]
+           "--threads", "1", "--max-new-tokens", "16", "--work", str(work)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return work
