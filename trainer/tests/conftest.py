@@ -67,7 +67,10 @@ class CliResult:
         return [e for e in self.events if e.get("event") == kind]
 
     def __repr__(self):
-        return f"rc={self.rc}\nstdout:\n{self.stdout}\nstderr (tail):\n{self.stderr[-3000:]}"
+        # The error first: pytest -q cuts a long assertion message after its first lines.
+        errors = [ln for ln in self.stderr.splitlines() if "Error" in ln or "error:" in ln][-3:]
+        return (f"rc={self.rc}; errors: {' | '.join(errors)}\nstderr (tail):\n{self.stderr[-3000:]}"
+                f"\nstdout:\n{self.stdout}")
 
 
 def run_cli(*args: str, timeout: float = 300) -> CliResult:
