@@ -125,7 +125,7 @@ export async function generationStatus(client: Client, runId: string): Promise<R
   const handle = client.workflow.getHandle(runId);
   const desc = await handle.describe();
   if (desc.status.name === 'RUNNING') {
-    const parent = await handle.query(generationProgressQuery);
+    const parent = await queryOnceStarted(() => handle.query(generationProgressQuery));
     const live = await runningBatches(client, parent.batches);
     // The parent counts a batch's dialogues when the batch ends: add the running ones' so far.
     const counted = { ...emptyTotals(), ...parent, reasons: { ...parent.reasons } };
@@ -160,6 +160,22 @@ export async function generationStatus(client: Client, runId: string): Promise<R
       costUsd: memo.costUsd ?? 0,
     },
   };
+}
+
+/**
+ * A run started a moment ago may not have run its first workflow task yet, and then has no
+ * query handlers: ask again for up to `waitMs` (default 30 s) instead of failing `--watch`.
+ */
+export async function queryOnceStarted<T>(ask: () => Promise<T>, waitMs = 30_000, stepMs = 500): Promise<T> {
+  for (let waited = 0; ; waited += stepMs) {
+    try {
+      return await ask();
+    } catch (e) {
+      const early = e instanceof Error && /did not register a handler/.test(e.message);
+      if (!early || waited >= waitMs) throw e;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
 }
 
 /**
