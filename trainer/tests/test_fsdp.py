@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -33,20 +34,45 @@ def run(*args, timeout=240):
 
 
 def kill_tree(pid):
-    """SIGKILL torchrun and its workers (which torchrun starts in sessions of their own)."""
-    def descendants(p):
+    """SIGKILL torchrun and its workers (which torchrun starts in sessions of their own), then
+    wait until they are gone: a worker left alive would go on writing checkpoints beside the
+    resumed run."""
+    def children(p):
+        # Every thread's list: a child started from another thread is not in the main thread's.
+        kids = []
         try:
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                kids = [int(c) for c in fh.read().split()]
+            tids = os.listdir(f"/proc/{p}/task")
         except OSError:
-            return []
-        return [d for k in kids for d in (k, *descendants(k))]
+            return kids
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    kids += [int(c) for c in fh.read().split()]
+            except OSError:
+                pass
+        return kids
 
-    for p in [*descendants(pid), pid]:
+    def descendants(p):
+        return [d for k in children(p) for d in (k, *descendants(k))]
+
+    tree = [*descendants(pid), pid]
+    for p in tree:
         try:
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(p) for p in tree if p != pid):
+        time.sleep(0.1)
+
+
+def alive(pid):
+    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_fsdp_config_wraps_the_decoder_layer(tiny_tokenizer):
