@@ -40,6 +40,7 @@ import { entityName, groundAnswer, history, planSystemTurn, toldIn } from './sys
 import {
   ROLE_PROBLEM,
   agentRepeats,
+  agentEchoesUser,
   agentSpeaksAsUser,
   asksAgain,
   isEmptyTurn,
@@ -369,7 +370,9 @@ export function withReference(answer: SystemAnswer, reference: string | undefine
 
 /** The first role problem of an agent utterance (roles.ts), if any. */
 export function systemProblem(s: Session, utterance: string): RoleProblem | undefined {
-  if (agentSpeaksAsUser(utterance)) return ROLE_PROBLEM.AGENT_AS_USER;
+  const lastUser = [...s.turns].reverse().find((t) => t.speaker === 'USER');
+  if (agentSpeaksAsUser(utterance) || agentEchoesUser(utterance, lastUser?.utterance))
+    return ROLE_PROBLEM.AGENT_AS_USER;
   const previous = [...s.turns].reverse().find((t) => t.speaker === 'SYSTEM');
   if (agentRepeats(utterance, previous?.utterance)) return ROLE_PROBLEM.AGENT_REPEAT;
   return undefined;

@@ -63,6 +63,10 @@ const USER_VOICE: readonly RegExp[] = [
   // The agent closing as the visitor would (the 300-goal run): "Thank you for your help. I'll see you soon."
   /\bthank you for your help\b/,
   /\bi'll see you\b/,
+  // The agent greeting with the visitor's own greeting (the 100-goal run, 2026-12-07): "Hello! I'm
+  // just here for a business trip to Cambridge. Could you please help me with something?"
+  /\b(?:could|can) you (?:please )?help me with\b/,
+  /\b(?:i'm|i am) (?:just )?here (?:for|on) a\b/,
 ];
 
 const lower = (t: string) => t.toLowerCase().replace(/[’‘]/g, "'");
@@ -77,6 +81,14 @@ export function userSpeaksAsAgent(utterance: string): boolean {
 export function agentSpeaksAsUser(utterance: string): boolean {
   const t = lower(utterance);
   return USER_VOICE.some((re) => re.test(t));
+}
+
+/**
+ * Whether an agent turn says the visitor's last turn again (same words, ±20 %): the agent then
+ * speaks the visitor's part, so it counts as `agent_as_user`.
+ */
+export function agentEchoesUser(utterance: string, lastUser: string | undefined): boolean {
+  return lastUser !== undefined && wordSimilarity(utterance, lastUser) >= AGENT_REPEAT_SIMILARITY;
 }
 
 /** Share of shared words from which an agent turn repeats the agent's previous one. */

@@ -12,6 +12,7 @@ import { multiwozDir } from '../../multiwoz/paths';
 import type { Dialogue } from '../../multiwoz/types';
 import { loadVenueDb } from '../../multiwoz/venues';
 import {
+  agentEchoesUser,
   agentRepeats,
   agentSpeaksAsUser,
   asksAgain,
@@ -71,6 +72,26 @@ test('an agent turn in the visitor voice is caught; real agent turns pass', () =
   expect(agentSpeaksAsUser('I recommend the Acorn Guest House. Would you like me to book it?')).toBe(false);
   // One real turn is flagged: "Can you book it for me and get a reference number ?", a swapped turn.
   expect(turns('SYSTEM').filter(agentSpeaksAsUser)).toHaveLength(1);
+});
+
+test("an agent turn that says the visitor's last turn again is caught; real agent answers pass", () => {
+  // The 100-goal run (2026-12-07): the agent's greeting was the visitor's greeting word for word.
+  const greeting =
+    "Hello! I'm just here for a business trip to Cambridge. Could you please help me with something?";
+  expect(agentEchoesUser(greeting, greeting)).toBe(true);
+  expect(agentSpeaksAsUser(greeting)).toBe(true);
+  expect(agentEchoesUser('Hello, how can I help you today?', greeting)).toBe(false);
+  let echoes = 0;
+  let pairs = 0;
+  for (const d of test21)
+    for (let i = 1; i < d.turns.length; i++) {
+      const [u, a] = [d.turns[i - 1]!, d.turns[i]!];
+      if (u.speaker !== 'USER' || a.speaker !== 'SYSTEM') continue;
+      pairs++;
+      if (agentEchoesUser(a.utterance, u.utterance)) echoes++;
+    }
+  expect(pairs).toBeGreaterThan(7000);
+  expect(echoes / pairs).toBeLessThan(0.001);
 });
 
 test('an agent turn that repeats the previous agent turn is caught; real consecutive agent turns pass', () => {
