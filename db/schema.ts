@@ -60,6 +60,8 @@ export type RunSummary = Partial<GenerationTotals> & Partial<ImportProgress> & {
  */
 export type StoredScoreReport = Pick<ScoreReport, 'jga' | 'slotAccuracy' | 'slotF1' | 'turns'> & {
   perDomain?: ScoreReport['perDomain'];
+  /** Absent in rows written before it was computed. */
+  emptyStateJga?: number;
 };
 
 /** A trained (or failed) model's summary, as the training activity writes it. */

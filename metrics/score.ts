@@ -42,6 +42,11 @@ export interface ScoreReport {
   dialogues: number;
   /** Gold turns with no prediction (scored as empty states). */
   missingPredictions: number;
+  /**
+   * JGA of a predictor that always answers the empty state, on the same turns: the floor a
+   * model must clear before its JGA says it tracks anything (a fraction 0–1).
+   */
+  emptyStateJga: number;
   /** Prediction lines that match no scored gold turn (ignored). */
   unmatchedPredictions: number;
   /** Later lines for the same (dialogue, turn) replace earlier ones; how many did. */
@@ -148,6 +153,8 @@ export function score(input: ScoreInput): ScoreReport {
   const used = new Set<string>();
   let dialogues = 0;
   let missing = 0;
+  let emptyRight = 0;
+  const nothing = rules.pred({});
   for (const d of input.gold) {
     const domains = dialogueDomains(d);
     if (domains.size === 0) continue;
@@ -159,7 +166,9 @@ export function score(input: ScoreInput): ScoreReport {
       const p = byTurn.get(k);
       if (p) used.add(k);
       else missing++;
-      tally.add(compareTurn(rules.gold(t.state ?? {}), rules.pred(p?.state ?? {})), domains);
+      const gold = rules.gold(t.state ?? {});
+      tally.add(compareTurn(gold, rules.pred(p?.state ?? {})), domains);
+      if (compareTurn(gold, nothing).wrongSlots.size === 0) emptyRight++;
     }
   }
   const perDomain: ScoreReport['perDomain'] = {};
@@ -175,6 +184,7 @@ export function score(input: ScoreInput): ScoreReport {
     turns: tally.turns,
     dialogues,
     missingPredictions: missing,
+    emptyStateJga: ratio(emptyRight, tally.turns),
     unmatchedPredictions: byTurn.size - used.size,
     duplicatePredictions: duplicates,
     perDomain,

@@ -86,6 +86,7 @@ export async function loadReportData(
       slotF1: e.slotF1,
       turns: e.turns,
       perDomain: e.report.perDomain ?? {},
+      ...(e.report.emptyStateJga !== undefined ? { emptyStateJga: e.report.emptyStateJga } : {}),
       dataset: e.dataset,
       split: e.split,
     })),

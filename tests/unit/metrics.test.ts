@@ -55,6 +55,16 @@ describe('full 2.1 test set', () => {
     expect(r.slotF1).toBe(0);
   });
 
+  test.each(['trade', 'sgd', 'luas'] as const)(
+    '%s: every report carries the empty-state floor of its turns, whatever was predicted',
+    (c) => {
+      const empty = score({ convention: c, gold: test21, predictions: [] });
+      expect(empty.emptyStateJga).toBe(empty.jga);
+      expect(empty.emptyStateJga).toBeGreaterThan(0);
+      expect(score({ convention: c, gold: test21, predictions: oracle }).emptyStateJga).toBe(empty.jga);
+    },
+  );
+
   test('missing predictions count as empty states and are reported', () => {
     const dropped = oracle.filter((p) => p.dialogueId !== 'PMUL4648');
     const r = score({ convention: 'trade', gold: test21, predictions: dropped });

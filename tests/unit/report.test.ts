@@ -10,7 +10,7 @@ import { loadDataset } from '../../multiwoz/loaders';
 import { loadOntology } from '../../multiwoz/ontology';
 import { multiwozDir } from '../../multiwoz/paths';
 import { computeQuality } from '../../reporting/quality';
-import { reportHtml, reportMarkdown, type ReportData } from '../../reporting/report';
+import { reportHtml, reportMarkdown, resultsReading, type ReportData } from '../../reporting/report';
 
 const perDomain = (j: number) => ({
   restaurant: { jga: j + 0.05, turns: 40 },
@@ -128,10 +128,34 @@ test('JGA chart: a 0–100 % axis, so small scores stay small', () => {
 test('Markdown: data made, results per convention and domain, the paper, training', () => {
   const md = reportMarkdown(data);
   expect(md).toContain('| 6 | 6 | 5 | 1 | 83.3% | 5 | 41 | 152 |');
-  expect(md).toContain('| trade | 12.00 | 15.00 | 3.00 | 40.00 | 45.00 | 290 |');
+  expect(md).toContain('| trade | – | 12.00 | 15.00 | 3.00 | 40.00 | 45.00 | 290 |');
   expect(md).toContain('| MultiWOZ 2.4, 1k real | 64.60 | 69.69 |');
   expect(md).toContain('domain_cap_exceeded 1');
   expect(md).toMatch(/\| stage2 \| data\/runs\/x\/models\/stage1 \| trained \| 40 \|/);
+});
+
+test('the results say what they show: the baseline against the empty-state floor, the difference against noise', () => {
+  const withFloor = (floor: number, stage2: number): ReportData => ({
+    ...data,
+    scores: data.scores.map((s) => ({
+      ...s,
+      emptyStateJga: floor,
+      jga: s.model === 'stage2' ? stage2 : s.jga,
+    })),
+  });
+  // Baseline 12 % on 290 turns against a 1 % floor; two-stage 13 %: within 2 s.e. (±3.8 points).
+  const r = resultsReading(withFloor(0.01, 0.13))!;
+  expect(r).toContain('12.0 % of the 290 test turns');
+  expect(r).toContain('12.0× the 1.0 %');
+  expect(r).toMatch(
+    /differs by 1\.0 points, within ±3\.8 points.* neither shows nor rules out a gain from the 5 generated dialogues/,
+  );
+  expect(reportMarkdown(withFloor(0.01, 0.13))).toContain('| trade | 1.00 | 12.00 | 13.00 |');
+  // At the floor: the format, not the task; a large difference is still one seed.
+  const flat = resultsReading(withFloor(0.115, 0.25))!;
+  expect(flat).toContain('at the level of always answering the empty state');
+  expect(flat).toMatch(/beyond the ±3\.8 points.* one seed/);
+  expect(resultsReading(data)).toBeUndefined(); // reports written before the floor was stored
 });
 
 test('HTML is self-contained (inline SVG charts, no external resources)', () => {
