@@ -52,8 +52,9 @@ const AGENT_VOICE: readonly RegExp[] = [
 
 // The visitor's voice in an agent turn.
 const USER_VOICE: readonly RegExp[] = [
-  /\bcan you recommend\b/,
-  /\bcould you recommend\b/,
+  // "Could you please recommend a restaurant…?", "Could you please suggest an option that does?"
+  // (the 100-goal run, 2026-12-07)
+  /\b(?:can|could) you (?:please )?(?:recommend|suggest)\b/,
   /\b(?:i am|i'm) looking for\b/,
   /\bi want (?:a|an|to book|to find|to get)\b/,
   /\bi(?:'d| would) like to (?:book|reserve|find|stay|eat|visit|travel|go)\b/,

@@ -62,6 +62,12 @@ test('an agent turn in the visitor voice is caught; real agent turns pass', () =
   expect(agentSpeaksAsUser('Can you recommend the arrival time for TR7075?')).toBe(true);
   expect(agentSpeaksAsUser("I'm looking for a place to stay in the north.")).toBe(true);
   expect(agentSpeaksAsUser("Thank you for your help. I'll see you soon.")).toBe(true);
+  expect(agentSpeaksAsUser('Could you please recommend a restaurant in the centre area?')).toBe(true);
+  expect(
+    agentSpeaksAsUser(
+      'Sorry, the cityroomz hotel does not have parking. Could you please suggest an option that does?',
+    ),
+  ).toBe(true);
   // From the 300-goal run (2026-12-06), twice, the retry word for word the same: fixed in the
   // prompt's book rule and by the hotter retry, still rejected by the check.
   expect(
