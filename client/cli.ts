@@ -15,6 +15,13 @@ import { registerGenerate } from './commands/generate';
 import { registerRun } from './commands/run';
 import { registerExport } from './commands/export';
 
+// A console whose reader went away (`dev | tee` after Ctrl-C stops tee) must not crash the CLI
+// mid-shutdown: the rest of its output has nowhere to go, the orderly stop still runs.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+
 const program = new Command()
   .name('dst-synth')
   .description('Grow DST training data with LLM user/agent simulation on Temporal, and score DST models')

@@ -14,7 +14,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { stopChild } from './process';
+import { stopChild, stopOnExit } from './process';
 import { freePort } from './ports';
 
 export interface EmbeddedPostgresOptions {
@@ -141,6 +141,7 @@ function startServer(clusterDir: string, port: number, ids: Ids, logFile: string
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  stopOnExit(child, 'SIGINT'); // PostgreSQL's fast shutdown
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (c: Buffer) => {
       const s = c.toString();

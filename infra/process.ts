@@ -16,3 +16,16 @@ export function stopChild(
     child.kill(signal);
   });
 }
+
+/**
+ * Signals `child` when this process exits while the child still runs: the last resort for an
+ * exit that skipped the orderly stop (an uncaught error), since the services run in process
+ * groups of their own and would otherwise outlive the CLI (and block the next `dev`).
+ */
+export function stopOnExit(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  const hook = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  process.once('exit', hook);
+  child.once('exit', () => process.off('exit', hook));
+}

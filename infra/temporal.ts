@@ -4,7 +4,7 @@ import path from 'node:path';
 import { searchAttributeFlags } from '../workflows/search-attributes';
 import { temporalCliPath } from './temporal-bin';
 import { waitForPort } from './ports';
-import { stopChild } from './process';
+import { stopChild, stopOnExit } from './process';
 
 export interface DevServerOptions {
   /** Folder for the SQLite file (`temporal.db`) and the server log. Reused across runs. */
@@ -56,6 +56,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   const log = openSync(path.join(opts.dataDir, 'temporal.log'), 'a');
   // Its own process group: Ctrl-C at the terminal goes to the CLI, which decides and stops it.
   const child = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log], detached: true });
+  stopOnExit(child);
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) =>
       reject(new Error(`temporal dev server exited with code ${code}; see ${opts.dataDir}/temporal.log`)),

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -77,3 +78,40 @@ test('dev starts embedded Temporal + Postgres, never prints the password, and a 
   expect(await countDialogues()).toBe(100);
   await stopDev(second);
 });
+
+/** Whether something accepts TCP connections on 127.0.0.1:`p`. */
+function listening(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(p, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+test('Ctrl-C after the console reader is gone (`dev | tee`, tee stopped by the same Ctrl-C) still stops the services', async () => {
+  const dev = await startDev();
+  const pgPid = Number(
+    readFileSync(path.join(dataDir, 'postgres/cluster/postmaster.pid'), 'utf8').split('\n')[0],
+  );
+  expect(await listening(port)).toBe(true);
+  // The reader goes away: the CLI's next console line meets a closed pipe (EPIPE).
+  dev.child.stdout!.destroy();
+  dev.child.stderr!.destroy();
+  dev.child.kill('SIGINT');
+  await dev.exited;
+  expect(await listening(port)).toBe(false);
+  const gone = async () => {
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pgPid, 0);
+      } catch {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+  expect(await gone()).toBe(true);
+  // And the next `dev` starts: nothing was left holding the ports or the data folder.
+  await stopDev(await startDev());
+}, 180_000);
