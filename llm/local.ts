@@ -249,6 +249,7 @@ export function createLocalLlamaClient(
         temperature: req.temperature ?? opts.temperature ?? 0.5,
         grammar,
         signal: req.signal,
+        ...(req.stop?.length ? { customStopTriggers: req.stop } : {}),
       });
       const usage = {
         promptTokens: promptTokens.length,

@@ -86,6 +86,7 @@ export function createOpenAiClient(opts: OpenAiClientOptions): LlmClient {
     };
     const maxTokens = req.maxTokens ?? opts.maxTokens;
     if (maxTokens !== undefined) body.max_tokens = maxTokens;
+    if (req.stop?.length) body.stop = req.stop.slice(0, 4);
     if (responseFormat) body.response_format = responseFormat;
     const started = Date.now();
     const res = await sdk.chat.completions

@@ -27,6 +27,11 @@ export interface ChatRequest {
   temperature?: number;
   /** Upper bound on completion tokens. Default: the client's configured one. */
   maxTokens?: number;
+  /**
+   * Stop sequences: the answer ends before the first of them, which is not part of it (OpenAI
+   * `stop`, which takes at most 4; local: stop triggers). Default: none.
+   */
+  stop?: readonly string[];
   /** Abort the HTTP request (activity cancellation). */
   signal?: AbortSignal;
   /**

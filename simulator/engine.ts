@@ -23,6 +23,7 @@ import {
   systemPrompt,
   userPrompt,
   cleanUserUtterance,
+  USER_STOP,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
 import { meteredClient } from './role-usage';
@@ -172,7 +173,12 @@ async function askUser(
   input: UserPromptInput,
   temperature: number | undefined,
 ) {
-  const r = await deps.llm.chat({ role: ROLE.USER, temperature, messages: userPrompt(input) });
+  const r = await deps.llm.chat({
+    role: ROLE.USER,
+    temperature,
+    messages: userPrompt(input),
+    stop: USER_STOP,
+  });
   addUsage(s, r);
   return cleanUserUtterance(r.text);
 }

@@ -4,6 +4,7 @@
  */
 export {
   cleanUserUtterance,
+  USER_STOP,
   slotDescription,
   factLabel,
   userPrompt,

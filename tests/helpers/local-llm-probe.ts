@@ -41,6 +41,14 @@ async function main(modelPath: string) {
       messages: [{ role: 'user', content: 'Count from 1 to 50, separated by commas.' }],
       maxTokens: 3,
     });
+    // A stop sequence ends the answer before it (the user role's next transcript line).
+    const stopped = await client.chat({
+      role: 'user',
+      messages: [{ role: 'user', content: 'Describe Cambridge in three long sentences.' }],
+      maxTokens: 60,
+      temperature: 0,
+      stop: [' '],
+    });
     // A structured answer cut off by the limit: the truncation error, not invalid output.
     const truncated = await client
       .structured({
@@ -74,6 +82,7 @@ async function main(modelPath: string) {
       chat,
       chatMs,
       cut,
+      stopped: { text: stopped.text, finishReason: stopped.finishReason, usage: stopped.usage },
       truncated,
       cold: cold.usage,
       warm: warm.usage,

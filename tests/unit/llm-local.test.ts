@@ -176,6 +176,7 @@ if ('path' in found) {
       };
       chat: { text: string; finishReason: string; usage: { completionTokens: number } };
       cut: { finishReason: string; usage: { completionTokens: number } };
+      stopped: { text: string; finishReason: string; usage: { completionTokens: number } };
       truncated: { name: string; message: string };
       cold: { promptTokens: number; evaluatedPromptTokens: number };
       warm: { promptTokens: number; evaluatedPromptTokens: number };
@@ -189,6 +190,11 @@ if ('path' in found) {
     // node-llama-cpp's stop reasons in OpenAI's words: the limit is 'length', the end 'stop'.
     expect(r.chat.finishReason).toBe(r.chat.usage.completionTokens < 8 ? 'stop' : 'length');
     expect(r.cut).toMatchObject({ finishReason: 'length', usage: { completionTokens: 3 } });
+    // Three long sentences asked, stopped at the first space: one word, a few tokens decoded.
+    expect(r.stopped.finishReason).toBe('stop');
+    expect(r.stopped.text.trim()).not.toContain(' ');
+    expect(r.stopped.text.trim().length).toBeGreaterThan(0);
+    expect(r.stopped.usage.completionTokens).toBeLessThan(8);
     expect(r.truncated.name).toBe('LlmOutputTruncatedError');
     expect(r.truncated.message).toMatch(/cut off at maxTokens = 2 .*raise "maxTokens"/);
     // KV-cache reuse per conversation key: the second call evaluates only what it adds.

@@ -62,6 +62,16 @@ describe('openai client over loopback HTTP', () => {
     const body = server.requests[0]!.body!;
     expect(body.temperature).toBe(0.5);
     expect(body.max_tokens).toBe(50);
+    expect(body.stop).toBeUndefined();
+  });
+
+  test('stop sequences go out as `stop`, at most the four OpenAI takes', async () => {
+    await client().chat({
+      role: 'user',
+      messages: ask,
+      stop: ['\nAgent:', '\nYou:', '\nVisitor:', '\nUser:', '\nX:'],
+    });
+    expect(server.requests.at(-1)!.body!.stop).toEqual(['\nAgent:', '\nYou:', '\nVisitor:', '\nUser:']);
   });
 
   test('usage is estimated when the server reports none, and a meter sums per dialogue', async () => {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { ECHO_RETRY_TEMPERATURE } from '../../simulator/echo';
 import { stepSession, systemProblem, userProblem } from '../../simulator/engine';
+import { USER_STOP } from '../../simulator/prompts';
 import { loadDataset } from '../../multiwoz/loaders';
 import { loadOntology } from '../../multiwoz/ontology';
 import { multiwozDir } from '../../multiwoz/paths';
@@ -137,6 +138,8 @@ interface Recorded {
   calls: Record<string, number>;
   temperatures: Array<number | undefined>;
   prompts: ChatMessage[][];
+  /** The stop sequences of each plain chat call (the user role's). */
+  stops: Array<readonly string[] | undefined>;
 }
 
 /** A client that answers from a list and counts its calls per role. */
@@ -144,6 +147,7 @@ function scripted(user: string[], system: object[]): LlmClient & Recorded {
   const calls: Record<string, number> = {};
   const temperatures: Array<number | undefined> = [];
   const prompts: ChatMessage[][] = [];
+  const stops: Array<readonly string[] | undefined> = [];
   const usage = { promptTokens: 10, completionTokens: 5 };
   const count = (role: string) => (calls[role] = (calls[role] ?? 0) + 1);
   return {
@@ -151,9 +155,11 @@ function scripted(user: string[], system: object[]): LlmClient & Recorded {
     calls,
     temperatures,
     prompts,
+    stops,
     chat: async (req) => {
       count(req.role);
       prompts.push(req.messages);
+      stops.push(req.stop);
       return { text: user.shift() ?? 'Thanks, bye.', usage, costUsd: 0, model: 'scripted' };
     },
     structured: async <T>(req: { role: string; temperature?: number; messages: ChatMessage[] }) => {
@@ -187,6 +193,8 @@ test('a role-swapped user turn is retried as its own step; a kill between the ca
   expect(second.pending?.utterance).toBe('Something cheap, please.');
   expect(second.pending?.problem).toBeUndefined();
   expect(llm.calls).toEqual({ user: 2 });
+  // Both calls stop at the next transcript line instead of decoding it.
+  expect(llm.stops).toEqual([USER_STOP, USER_STOP]);
   // The retry states the problem without quoting the rejected words (quoted, they came back).
   const retry = llm.prompts[1]!.map((m) => m.content).join('\n');
   expect(retry).toContain('Your last try was rejected. That is what the agent would say.');
