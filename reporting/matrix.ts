@@ -16,6 +16,8 @@ export interface MatrixScore {
   jga: number;
   turns: number;
   perDomain: Record<string, { jga: number; turns: number }>;
+  /** JGA of always answering the empty state on the same turns (absent in old rows). */
+  emptyStateJga?: number;
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(2));
@@ -57,8 +59,8 @@ export function matrixMarkdown(plan: MatrixPlan, scores: MatrixScore[], conventi
     lines.push(
       '### All real vs generated → real (two-stage), JGA %',
       '',
-      '| dataset | convention | real only | two-stage | Δ | paper: real only | paper: two-stage | turns |',
-      '|---|---|---:|---:|---:|---:|---:|---:|',
+      '| dataset | convention | empty state | real only | two-stage | Δ | paper: real only | paper: two-stage | turns |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of allReal)
       for (const c of conventions) {
@@ -66,7 +68,7 @@ export function matrixMarkdown(plan: MatrixPlan, scores: MatrixScore[], conventi
         const [b, t] = [scoreOf(scores, r.only, c), scoreOf(scores, r.two, c)];
         const p = PAPER_MATRIX.allReal[paperDataset(a)];
         lines.push(
-          `| ${a.version} (${a.testSet}) | ${c} | ${pct(b?.jga)} | ${pct(t?.jga)} | ${delta(b?.jga, t?.jga)} | ${num(p?.baseline)} | ${num(p?.twoStage)} | ${b?.turns ?? t?.turns ?? '–'} |`,
+          `| ${a.version} (${a.testSet}) | ${c} | ${pct(b?.emptyStateJga ?? t?.emptyStateJga)} | ${pct(b?.jga)} | ${pct(t?.jga)} | ${delta(b?.jga, t?.jga)} | ${num(p?.baseline)} | ${num(p?.twoStage)} | ${b?.turns ?? t?.turns ?? '–'} |`,
         );
       }
     lines.push('', '### Per-domain JGA % (real only → two-stage)', '');

@@ -24,9 +24,9 @@ test('one table per experiment kind, with the paper beside', () => {
   expect(md).toContain('### All real vs generated → real (two-stage), JGA %');
   expect(md).toContain('### k real dialogues');
   expect(md).toContain('### Domain replacement');
-  expect(md).toContain('| multiwoz22 (test) | luas | 60.00 | 62.00 | +2.00 | 65.42 | 66.25 | 7372 |');
+  expect(md).toContain('| multiwoz22 (test) | luas | – | 60.00 | 62.00 | +2.00 | 65.42 | 66.25 | 7372 |');
   expect(md).toContain(
-    '| multiwoz24 (multiwoz24.test) | trade | 60.00 | 62.00 | +2.00 | 77.20 | 78.20 | 7372 |',
+    '| multiwoz24 (multiwoz24.test) | trade | – | 60.00 | 62.00 | +2.00 | 77.20 | 78.20 | 7372 |',
   );
   expect(md).toContain('| multiwoz24 | 1000 | trade | 60.00 | 62.00 | +2.00 | 64.60 | 69.69 |');
   expect(md).toContain('| multiwoz22 | hotel | no | trade | 60.00 | 59.00 | -1.00 | 50.00 → 50.00 |');
