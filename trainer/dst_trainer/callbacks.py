@@ -26,7 +26,10 @@ def gpu_memory() -> dict:
             "gpu_peak_reserved_bytes": int(torch.cuda.max_memory_reserved())}
 
 
-def make_progress_callback(resumed_from: str | None = None):
+def make_progress_callback(resumed_from: str | None = None, budget=None):
+    """``budget``: the TimeBudget callback, when there is one: progress then counts towards the
+    step its deadline is expected at (``total_steps``, and the ETA from it), not the epoch's
+    planned steps, which a budgeted run never reaches (``planned_steps``)."""
     from transformers import TrainerCallback
 
     class ProgressCallback(TrainerCallback):
@@ -59,11 +62,13 @@ def make_progress_callback(resumed_from: str | None = None):
             elapsed = max(time.time() - (self.t0 or time.time()), 1e-9)
             steps = state.global_step - self.step0
             tokens = (state.num_input_tokens_seen or 0) - self.tok0
-            eta = (state.max_steps - state.global_step) * elapsed / steps if steps > 0 else None
+            end = (budget.horizon if budget is not None and budget.horizon else None) or state.max_steps
+            eta = (end - state.global_step) * elapsed / steps if steps > 0 else None
             emit({
                 "event": "progress",
                 "step": state.global_step,
-                "total_steps": state.max_steps,
+                "total_steps": end,
+                **({"planned_steps": state.max_steps} if budget is not None else {}),
                 "loss": logs.get("loss"),
                 "learning_rate": logs.get("learning_rate"),
                 "grad_norm": logs.get("grad_norm"),

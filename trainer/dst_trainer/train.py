@@ -223,11 +223,11 @@ def run(args) -> dict:
         })
         write_json(meta_path, meta)
 
-    callbacks = [make_progress_callback(resume)]
-    budget = None
-    if args.time_budget:
-        budget = make_time_budget_callback(args.time_budget)
-        callbacks.append(budget)
+    budget = make_time_budget_callback(args.time_budget) if args.time_budget else None
+    # The budget first: its horizon is re-estimated at each step end, before progress reports it.
+    callbacks = [make_progress_callback(resume, budget)]
+    if budget is not None:
+        callbacks.insert(0, budget)
     trainer_class = make_trainer_class()
     trainer_class.time_budget = budget
     trainer = trainer_class(

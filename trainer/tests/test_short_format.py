@@ -273,3 +273,7 @@ def test_time_budget_schedule_decays_by_the_deadline(cli, train_file, tmp_path):
     assert res.of("done")[0]["stopped_by_time_budget"] and len(lrs) >= 5
     # Planned for 100000 steps the cosine would hardly have moved; fitted to the budget it ends low.
     assert max(lrs) > 2e-3 and lrs[-1] < 0.35 * 3e-3, lrs
+    # Progress counts towards the budget's end, not the 100000 planned steps: a true ETA.
+    last = res.of("progress")[-1]
+    assert last["planned_steps"] == 100000 and last["step"] <= last["total_steps"] < 100000, last
+    assert last["eta_seconds"] < 8, last
