@@ -48,6 +48,13 @@ const AGENT_VOICE: readonly RegExp[] = [
   /\b(?:book|booking|reserve|reserving) (?:the|a|your|it|that)(?: [\w']+){0,3} for you\b/,
   /\bwould you like to know\b/,
   /\b(?:phone number|postcode|reference number)(?: (?:for|of) (?:the )?[\w' ]+)? is [a-z]{0,2}\d/,
+  // The demo of 2026-12-07: the visitor telling the agent the facts ("The address of Wagamama is
+  // 23 Cambridge Street.", "Travel time for TR0413 is 06:58 to 07:02.", "According to the
+  // timetable, …", "I will use some research. I'll check the timetable …"); a question passes.
+  /\b(?:address|travel time|arrival time|departure time|entrance fee)(?: (?:of|for) [\w' ]+)? is \d(?![^.!?]*\?)/,
+  /\baccording to (?:the|my) (?:timetable|schedule|database|records)\b/,
+  /\bi(?:'ll| will) (?:check|look up|search) (?:the|our) (?:timetable|schedule|database|system|records)\b/,
+  /\bi(?:'ll| will) use some research\b/,
 ];
 
 // The visitor's voice in an agent turn.

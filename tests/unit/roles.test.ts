@@ -59,6 +59,20 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
   ]);
 });
 
+test("a user turn telling the agent the venue's facts is caught; a real user's question passes", () => {
+  // From the demo of 2026-12-07 (both accepted before this check).
+  expect(userSpeaksAsAgent('Sure. The address of Wagamama is 23 Cambridge Street, Cambridge.')).toBe(true);
+  expect(userSpeaksAsAgent('Travel time for TR0413 is 06:58 to 07:02.')).toBe(true);
+  expect(
+    userSpeaksAsAgent(
+      "To find a suitable train, I will use some research. I'll check the timetable for TR4943.",
+    ),
+  ).toBe(true);
+  expect(userSpeaksAsAgent('According to the timetable, there is a train leaving at 06:00.')).toBe(true);
+  expect(userSpeaksAsAgent("it 's a little early, but it will do. departure time is 06:40 ?")).toBe(false);
+  expect(userSpeaksAsAgent('What is the address of Wagamama?')).toBe(false);
+});
+
 test('an agent turn in the visitor voice is caught; real agent turns pass', () => {
   expect(agentSpeaksAsUser('Can you recommend the arrival time for TR7075?')).toBe(true);
   expect(agentSpeaksAsUser("I'm looking for a place to stay in the north.")).toBe(true);
