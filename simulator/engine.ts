@@ -24,6 +24,8 @@ import {
   userPrompt,
   cleanUserUtterance,
   USER_STOP,
+  USER_MAX_TOKENS,
+  toLastSentence,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
 import { meteredClient } from './role-usage';
@@ -178,9 +180,11 @@ async function askUser(
     temperature,
     messages: userPrompt(input),
     stop: USER_STOP,
+    maxTokens: USER_MAX_TOKENS,
   });
   addUsage(s, r);
-  return cleanUserUtterance(r.text);
+  const text = cleanUserUtterance(r.text);
+  return r.finishReason === 'length' ? toLastSentence(text) : text;
 }
 
 /** The last system turn, if the dialogue ends with one. */

@@ -5,6 +5,8 @@
 export {
   cleanUserUtterance,
   USER_STOP,
+  USER_MAX_TOKENS,
+  toLastSentence,
   slotDescription,
   factLabel,
   userPrompt,

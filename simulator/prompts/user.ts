@@ -209,6 +209,20 @@ const NEXT_SPEAKER = /\n\s*(?:you|visitor|user|agent|system)\s*:/i;
 export const USER_STOP = ['\nAgent:', '\nYou:', '\nVisitor:', '\nUser:'] as const;
 
 /**
+ * Completion tokens of one user turn: about 50 words. The longest user turn of the MultiWOZ 2.1
+ * test split has 41 words (99 % have at most 33); the 1.5B model's turns ran to 100+ tokens of
+ * the agent's part ("I'll check the timetable… According to the timetable…"), decoded at
+ * ~8 tokens/s.
+ */
+export const USER_MAX_TOKENS = 72;
+
+/** A turn cut off by the token limit, up to its last whole sentence (as is when it has none). */
+export function toLastSentence(text: string): string {
+  const m = /^[\s\S]*[.!?](?=\s|$)/.exec(text);
+  return m ? m[0].trim() : text.trim();
+}
+
+/**
  * The user's turn as the model wrote it, without transcript furniture: a line introducing it
  * ("Sure, here's the next message:"), a leading speaker label ("Agent: I'm looking for…", seen
  * with the 1.5B default model), a further transcript line it went on to write, and wrapping

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ECHO_RETRY_TEMPERATURE } from '../../simulator/echo';
 import { stepSession, systemProblem, userProblem } from '../../simulator/engine';
-import { USER_STOP } from '../../simulator/prompts';
+import { USER_MAX_TOKENS, USER_STOP, toLastSentence } from '../../simulator/prompts';
 import { loadDataset } from '../../multiwoz/loaders';
 import { loadOntology } from '../../multiwoz/ontology';
 import { multiwozDir } from '../../multiwoz/paths';
@@ -154,14 +154,20 @@ interface Recorded {
   prompts: ChatMessage[][];
   /** The stop sequences of each plain chat call (the user role's). */
   stops: Array<readonly string[] | undefined>;
+  /** The maxTokens of each plain chat call. */
+  limits: Array<number | undefined>;
 }
 
 /** A client that answers from a list and counts its calls per role. */
-function scripted(user: string[], system: object[]): LlmClient & Recorded {
+/** A user answer: its text, or the text and how it ended (`length`: cut at maxTokens). */
+type UserLine = string | { text: string; finishReason: string };
+
+function scripted(user: UserLine[], system: object[]): LlmClient & Recorded {
   const calls: Record<string, number> = {};
   const temperatures: Array<number | undefined> = [];
   const prompts: ChatMessage[][] = [];
   const stops: Array<readonly string[] | undefined> = [];
+  const limits: Array<number | undefined> = [];
   const usage = { promptTokens: 10, completionTokens: 5 };
   const count = (role: string) => (calls[role] = (calls[role] ?? 0) + 1);
   return {
@@ -170,11 +176,15 @@ function scripted(user: string[], system: object[]): LlmClient & Recorded {
     temperatures,
     prompts,
     stops,
+    limits,
     chat: async (req) => {
       count(req.role);
       prompts.push(req.messages);
       stops.push(req.stop);
-      return { text: user.shift() ?? 'Thanks, bye.', usage, costUsd: 0, model: 'scripted' };
+      limits.push(req.maxTokens);
+      const line = user.shift() ?? 'Thanks, bye.';
+      const [text, finishReason] = typeof line === 'string' ? [line, 'stop'] : [line.text, line.finishReason];
+      return { text, finishReason, usage, costUsd: 0, model: 'scripted' };
     },
     structured: async <T>(req: { role: string; temperature?: number; messages: ChatMessage[] }) => {
       count(req.role);
@@ -213,6 +223,22 @@ test('a role-swapped user turn is retried as its own step; a kill between the ca
   const retry = llm.prompts[1]!.map((m) => m.content).join('\n');
   expect(retry).toContain('Your last try was rejected. That is what the agent would say.');
   expect(retry).not.toContain('Is there anything else I can help you with?');
+});
+
+test('a user turn cut off at its token limit keeps its whole sentences', async () => {
+  const cut = {
+    text: 'Something cheap, please. And I was also wondering whether the',
+    finishReason: 'length',
+  };
+  const llm = scripted([cut], []);
+  const next = await stepSession(hotelSession({ action: 'request', slot: 'hotel-pricerange' }), deps(llm), {
+    paraphrases: 0,
+  });
+  expect(next.pending?.utterance).toBe('Something cheap, please.');
+  expect(llm.limits).toEqual([USER_MAX_TOKENS]);
+  expect(toLastSentence('No sentence end here')).toBe('No sentence end here');
+  expect(toLastSentence('Is it free? Yes it is. And the')).toBe('Is it free? Yes it is.');
+  expect(toLastSentence('I arrive at 12.30 and')).toBe('I arrive at 12.30 and'); // "12.30" is no sentence end
 });
 
 test('a second role swap in the retry rejects the attempt', async () => {
