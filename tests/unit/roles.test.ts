@@ -63,6 +63,13 @@ test("a user turn telling the agent the venue's facts is caught; a real user's q
   // From the demo of 2026-12-07 (both accepted before this check).
   expect(userSpeaksAsAgent('Sure. The address of Wagamama is 23 Cambridge Street, Cambridge.')).toBe(true);
   expect(userSpeaksAsAgent('Travel time for TR0413 is 06:58 to 07:02.')).toBe(true);
+  // The 100-goal run (2026-12-07), accepted before these two were caught:
+  expect(userSpeaksAsAgent('Sure, the entrance fee for the Holy Trinity Church is £10.')).toBe(true);
+  expect(
+    userSpeaksAsAgent(
+      'Sure, you can call 01223 123456 to get more information about Gourmet Burger Kitchen.',
+    ),
+  ).toBe(true);
   expect(
     userSpeaksAsAgent(
       "To find a suitable train, I will use some research. I'll check the timetable for TR4943.",
