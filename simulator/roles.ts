@@ -98,7 +98,7 @@ export function agentSpeaksAsUser(utterance: string): boolean {
  * speaks the visitor's part, so it counts as `agent_as_user`.
  */
 export function agentEchoesUser(utterance: string, lastUser: string | undefined): boolean {
-  return lastUser !== undefined && wordSimilarity(utterance, lastUser) >= AGENT_REPEAT_SIMILARITY;
+  return agentRepeats(utterance, lastUser); // the same test, against the visitor's turn
 }
 
 /** Share of shared words from which an agent turn repeats the agent's previous one. */

@@ -61,3 +61,14 @@ export function embeddedEnv(dataDir: string): NodeJS.ProcessEnv {
   delete env.TEMPORAL_ADDRESS;
   return env;
 }
+
+/** The last line of a CLI's output that is a JSON object (`--json` prints it last), parsed. */
+export function lastJsonLine<T>(text: string): T {
+  const line = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .at(-1);
+  if (line === undefined) throw new Error(`no JSON line in the output:\n${text}`);
+  return JSON.parse(line) as T;
+}

@@ -1,11 +1,11 @@
 /**
  * The committed generated set (`examples/generated/`, exported from a durable `generate` run
  * with the default local model): `quality` reads it beside the real training split, every
- * dialogue passes the rule checks, and its provenance names the run, commands and revision.
+ * dialogue passes the rule checks but those its provenance names, and its provenance names the run, commands and revision.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO, spawnCli } from '../helpers/cli';
+import { lastJsonLine, REPO, spawnCli } from '../helpers/cli';
 
 const DIR = path.join(REPO, 'examples/generated');
 const summary = JSON.parse(readFileSync(path.join(DIR, 'summary.json'), 'utf8')) as {
@@ -14,21 +14,13 @@ const summary = JSON.parse(readFileSync(path.join(DIR, 'summary.json'), 'utf8'))
 };
 const lines = (file: string) => readFileSync(path.join(DIR, file), 'utf8').split('\n').filter(Boolean);
 
-const lastJson = <T>(text: string): T =>
-  JSON.parse(
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .at(-1)!,
-  ) as T;
-
 test('quality on examples/generated agrees with its summary', async () => {
   const q = spawnCli(['quality', DIR, '--json'], process.env);
   expect(await q.exited).toBe(0);
-  const r = lastJson<{ generated: { dialogues: number; userTurns: number }; real: { dialogues: number } }>(
-    q.output(),
-  );
+  const r = lastJsonLine<{
+    generated: { dialogues: number; userTurns: number };
+    real: { dialogues: number };
+  }>(q.output());
   expect(r.generated.dialogues).toBe(summary.accepted);
   expect(r.generated.dialogues).toBe(lines('accepted.jsonl').length);
   expect(r.generated.userTurns).toBeGreaterThan(3 * r.generated.dialogues);
@@ -38,7 +30,9 @@ test('quality on examples/generated agrees with its summary', async () => {
 test('every committed dialogue passes the rule checks but those the provenance names', async () => {
   const v = spawnCli(['validate', '--dialogues', path.join(DIR, 'data.json'), '--json'], process.env);
   expect(await v.exited).toBe(0);
-  const r = lastJson<{ dialogues: Array<{ id: string; accepted: boolean }>; accepted: number }>(v.output());
+  const r = lastJsonLine<{ dialogues: Array<{ id: string; accepted: boolean }>; accepted: number }>(
+    v.output(),
+  );
   expect(r.dialogues).toHaveLength(summary.accepted);
   const known =
     (
