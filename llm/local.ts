@@ -20,7 +20,13 @@ import type {
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { jsonSchemaOf, runStructured, type JsonSchema } from './structured';
 import { LocalModelMissingError } from './local-model';
-import type { ChatMessage, ChatRequest, ChatResult, LlmClient } from './types';
+import {
+  completionLimit,
+  type ChatMessage,
+  type ChatRequest,
+  type ChatResult,
+  type LlmClient,
+} from './types';
 
 export interface LocalLlamaClientOptions {
   /** Path of a llama.cpp `.gguf` model file (see `resolveLocalModel()`). */
@@ -245,7 +251,7 @@ export function createLocalLlamaClient(
       const reused = seq.compareContextTokens(promptTokens).firstDifferentIndex;
       const before = seq.tokenMeter.getState();
       const res = await chat.generateResponse(history, {
-        maxTokens: req.maxTokens ?? opts.maxTokens ?? 256,
+        maxTokens: completionLimit(req.maxTokens, opts.maxTokens) ?? 256,
         temperature: req.temperature ?? opts.temperature ?? 0.5,
         grammar,
         signal: req.signal,

@@ -8,7 +8,14 @@ import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/ch
 import { InvalidLlmOutputError, toTemporalFailure, type FailureContext } from './errors';
 import { jsonSchemaOf, runStructured, schemaInstruction, type JsonSchema } from './structured';
 import { costUsd, estimatePromptTokens, estimateTokens, type Prices } from './usage';
-import type { ChatMessage, ChatRequest, ChatResult, LlmClient, Usage } from './types';
+import {
+  completionLimit,
+  type ChatMessage,
+  type ChatRequest,
+  type ChatResult,
+  type LlmClient,
+  type Usage,
+} from './types';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -84,7 +91,7 @@ export function createOpenAiClient(opts: OpenAiClientOptions): LlmClient {
       messages,
       temperature: req.temperature ?? opts.temperature ?? 0.5,
     };
-    const maxTokens = req.maxTokens ?? opts.maxTokens;
+    const maxTokens = completionLimit(req.maxTokens, opts.maxTokens);
     if (maxTokens !== undefined) body.max_tokens = maxTokens;
     if (req.stop?.length) body.stop = req.stop.slice(0, 4);
     if (responseFormat) body.response_format = responseFormat;

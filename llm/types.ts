@@ -25,7 +25,10 @@ export interface ChatRequest {
   messages: ChatMessage[];
   /** Sampling temperature. Default: the client's configured one (0.5, as the paper). */
   temperature?: number;
-  /** Upper bound on completion tokens. Default: the client's configured one. */
+  /**
+   * Upper bound on completion tokens, never above the client's configured one (a role's own
+   * cap only lowers the run's). Default: the client's configured one.
+   */
   maxTokens?: number;
   /**
    * Stop sequences: the answer ends before the first of them, which is not part of it (OpenAI
@@ -89,4 +92,13 @@ export interface LlmClient {
   preflight?(signal?: AbortSignal): Promise<void>;
   /** Optional: release resources (loaded local model). Idempotent. */
   close?(): Promise<void>;
+}
+
+/** The completion limit of a call: the lower of the request's and the client's, when set. */
+export function completionLimit(
+  requested: number | undefined,
+  configured: number | undefined,
+): number | undefined {
+  if (requested === undefined) return configured;
+  return configured === undefined ? requested : Math.min(requested, configured);
 }

@@ -65,6 +65,13 @@ describe('openai client over loopback HTTP', () => {
     expect(body.stop).toBeUndefined();
   });
 
+  test("a request's maxTokens only lowers the client's configured limit", async () => {
+    await client({ maxTokens: 20 }).chat({ role: 'user', messages: ask, maxTokens: 72 });
+    expect(server.requests.at(-1)!.body!.max_tokens).toBe(20);
+    await client({ maxTokens: 100 }).chat({ role: 'user', messages: ask, maxTokens: 72 });
+    expect(server.requests.at(-1)!.body!.max_tokens).toBe(72);
+  });
+
   test('stop sequences go out as `stop`, at most the four OpenAI takes', async () => {
     await client().chat({
       role: 'user',
