@@ -166,6 +166,12 @@ export function registerGenerate(program: Command): void {
     'cancel',
     'Stop a run (generation: after its in-flight dialogues, `resume` continues it later)',
     async (client, runId) => {
+      const closed = await closedStatus(client, runId);
+      if (closed) {
+        // Idempotent: a run that already ended has nothing to stop (a user or a script may ask twice).
+        console.log(`run ${runId} is already ${closed}: nothing to cancel`);
+        return;
+      }
       if (await isPipeline(client, runId)) {
         await client.workflow.getHandle(runId).cancel();
         console.log(`run ${runId}: cancel requested (running steps stop, trainers are stopped)`);
@@ -213,6 +219,12 @@ async function checkLlm(config: GenerationConfig): Promise<void> {
   } finally {
     await llm.close?.();
   }
+}
+
+/** The run's status in lower case when it is no longer running, else undefined. */
+async function closedStatus(client: Client, runId: string): Promise<string | undefined> {
+  const name = (await client.workflow.getHandle(runId).describe()).status.name;
+  return name === 'RUNNING' ? undefined : name.toLowerCase().replace(/_/g, ' ');
 }
 
 /** Pipeline runs are followed and cancelled as a whole; the rest are generation runs. */

@@ -128,6 +128,8 @@ test('SIGKILL the worker 5 times during 200 dialogues: exactly 200 done, per goa
     `done 200/200: accepted ${facts.accepted}, rejected ${200 - facts.accepted} (acceptance `,
   );
   expect(status).toContain(`LLM calls ${facts.recordedCalls},`);
+  // Cancelling a run that already ended is not an error: it says so and changes nothing.
+  expect(await cli(['cancel', runId])).toContain(`run ${runId} is already completed: nothing to cancel`);
   worker.child.kill('SIGTERM');
   await worker.exited;
 }, 600_000);

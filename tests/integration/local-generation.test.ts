@@ -4,6 +4,8 @@
  * run at once on the one model (one attempt each), and the worker is SIGKILLed mid-dialogue. A new
  * worker must continue the saved dialogues from their saved step, in the same attempt.
  */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { sql } from 'drizzle-orm';
 import { LOCAL_MODEL, resolveLocalModel } from '../../llm/local-model';
 import { spawnCli } from '../helpers/cli';
@@ -43,7 +45,7 @@ async function finishedGoals(runId: string): Promise<Map<number, { attempts: num
 }
 
 async function until<T>(
-  what: string | (() => string),
+  what: string | (() => Promise<string>),
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
 ): Promise<T> {
@@ -52,9 +54,27 @@ async function until<T>(
     const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > end)
-      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : await what()}`);
     await sleep(200);
   }
+}
+
+/**
+ * What the run looks like when a wait times out: its goals, sessions and attempts rows, the
+ * `status` command's view and the processes on the machine (a stray worker, a busy CPU).
+ */
+async function diagnose(runId: string): Promise<string> {
+  const q = async (text: ReturnType<typeof sql>) => JSON.stringify((await services.db.db.execute(text)).rows);
+  const status = spawnCli(['status', runId], env());
+  await status.exited;
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,pcpu,etime,args', '--sort=-pcpu'], { encoding: 'utf8' });
+  return [
+    `goals: ${await q(sql`select goal_index, status, attempts, calls from generation_goals where run_id = ${runId}`)}`,
+    `sessions: ${await q(sql`select goal_index, attempt, steps from generation_sessions where run_id = ${runId}`)}`,
+    `attempts: ${await q(sql`select goal_index, attempt, accepted, reason from generation_attempts where run_id = ${runId}`)}`,
+    `status:\n${status.output()}`,
+    `load: ${loadavg().join(' ')}; processes:\n${(ps.stdout ?? '').split('\n').slice(0, 15).join('\n')}`,
+  ].join('\n');
 }
 
 test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogues in the same attempt', async () => {
@@ -90,7 +110,7 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
   expect(start.output()).toMatch(/with local:smollm2-135m-instruct/);
   // Mid-dialogue: a session saved after two LLM calls.
   const steps = await until(
-    () => `a saved session; worker output:\n${worker.output().slice(-3000)}`,
+    async () => `a saved session; worker output:\n${worker.output().slice(-3000)}\n${await diagnose(runId)}`,
     async () => {
       const r = await services.db.db.execute<{ steps: number }>(
         sql`select max(steps) as steps from generation_sessions where run_id = ${runId}`,
@@ -112,7 +132,7 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
   // A resumed dialogue may also end (a small model's turn is often rejected): its session row is
   // then deleted, and the goal's row holds the attempt and the calls it made in all.
   await until(
-    () => `resumed sessions; worker output:\n${worker.output().slice(-3000)}`,
+    async () => `resumed sessions; worker output:\n${worker.output().slice(-3000)}\n${await diagnose(runId)}`,
     async () => {
       const now = await savedSteps(runId);
       const done = await finishedGoals(runId);
@@ -145,7 +165,8 @@ test('local model: SIGKILL mid-dialogue, a new worker resumes the saved dialogue
   );
   expect(Number(attempts.rows[0]!.n)).toBe(0); // --max-attempts 1: nothing was retried as a new attempt
   const cancel = spawnCli(['cancel', runId], env());
-  expect(await cancel.exited).toBe(0);
+  expect(await cancel.exited).toBe(0); // running or, both dialogues ended, already completed
+  expect(cancel.output()).toMatch(/cancel requested|is already completed: nothing to cancel/);
   worker.child.kill('SIGTERM');
   await worker.exited;
 }, 900_000);
