@@ -212,20 +212,22 @@ async function simulateOne(
   const ctx = Context.current();
   let goalRow = await loadGoal(db, runId, goalIndex);
   if (goalRow.status !== GOAL_STATUS.PENDING) return resultFromRow(goalRow);
-  const train = await resources.training(c.train);
-  const deps = {
-    llm: resources.llm(c.llm, runId, { rpm: c.rpm, tpm: c.tpm }),
-    db: resources.venues(),
-    ontology: resources.ontology(),
-    stats: train.stats,
-    ...(c.labeller.examples > 0 ? { retriever: await resources.retriever(c.train) } : {}),
-  };
-  const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts, labeller: c.labeller };
   let progress = { attempt: goalRow.attempts + 1, steps: 0 };
   const beat = () => ctx.heartbeat(progress);
+  // From the start: a worker's first dialogue loads the training split and builds the retriever
+  // (seconds, longer on a busy CPU), which must not outlast a short heartbeat timeout unseen.
   const timer = setInterval(beat, heartbeatEveryMs(ctx.info.heartbeatTimeoutMs));
   let resumedSteps: number | undefined;
   try {
+    const train = await resources.training(c.train);
+    const deps = {
+      llm: resources.llm(c.llm, runId, { rpm: c.rpm, tpm: c.tpm }),
+      db: resources.venues(),
+      ontology: resources.ontology(),
+      stats: train.stats,
+      ...(c.labeller.examples > 0 ? { retriever: await resources.retriever(c.train) } : {}),
+    };
+    const opts = { paraphrases: c.paraphrases, maxAttempts: c.maxAttempts, labeller: c.labeller };
     for (;;) {
       const saved = await savedSession(db, runId, goalIndex);
       const resume = saved && saved.attempt > goalRow.attempts ? saved : undefined;
