@@ -107,9 +107,10 @@ type State = Record<string, string>;
  * 5. a hotel/restaurant/attraction name with no close database match is removed
  *    (`NAME_NO_MATCH`);
  * 6. a slot of `previous` that is now missing or different, and not in `changedNow`, gets its
- *    previous value back (`NOT_CUMULATIVE`);
- * 7. a revealed slot still missing is reported (`NOT_REVEALED`) but not invented: the caller
- *    re-plans it for the next turn.
+ *    previous value back (`NOT_CUMULATIVE`); so does a `changedNow` slot with a goal value that
+ *    is now missing (a planned change is a new value, not a removal);
+ * 7. a revealed slot still missing, or a `changedNow` slot still not at its goal value, is
+ *    reported (`NOT_REVEALED`) but not invented: the caller re-plans it for the next turn.
  */
 export function checkLabel(input: CheckLabelInput): CheckLabelResult {
   const failures: CheckFailure[] = [];
@@ -122,9 +123,13 @@ export function checkLabel(input: CheckLabelInput): CheckLabelResult {
   state = revealedOnly(state, revealed, fail);
   state = alignWithGoal(state, goal, fail);
   state = matchedNames(state, input.deps, fail);
-  state = keepPrevious(state, canonicalKeys(input.previous), changed, fail);
-  for (const slot of revealed)
+  state = keepPrevious(state, canonicalKeys(input.previous), changed, goal, fail);
+  for (const slot of revealed) {
     if (!(slot in state)) fail(REASON.NOT_REVEALED, slot, `${slot} was to be revealed but is not labelled`);
+    // A planned change still at its old value is a change not labelled: re-planned like one.
+    else if (changed.has(slot) && goal[slot] !== undefined && !sameValue(slot, state[slot]!, goal[slot]))
+      fail(REASON.NOT_REVEALED, slot, `${slot} was to change to ${goal[slot]} but is still ${state[slot]}`);
+  }
   return { state: ordered(state), failures };
 }
 
@@ -180,11 +185,19 @@ function matchedNames(state: State, deps: CheckDeps, fail: Fail): State {
   return out;
 }
 
-function keepPrevious(state: State, previous: State, changed: ReadonlySet<string>, fail: Fail): State {
+function keepPrevious(
+  state: State,
+  previous: State,
+  changed: ReadonlySet<string>,
+  goal: State,
+  fail: Fail,
+): State {
   const out: State = { ...state };
   for (const [slot, before] of Object.entries(previous)) {
-    if (changed.has(slot)) continue;
     const now = out[slot];
+    // A planned change (the goal holds its new value) is a new value, never a removal; without
+    // a plan (the audit) a change the user's words allow may also drop the slot.
+    if (changed.has(slot) && (now !== undefined || goal[slot] === undefined)) continue;
     if (now !== undefined && sameValue(slot, now, before)) continue;
     fail(
       REASON.NOT_CUMULATIVE,

@@ -315,6 +315,24 @@ export function offeredNames(s: Session, upTo: number): Record<string, string> {
   return out;
 }
 
+/**
+ * Slots the user changes in this turn: the planned change, and a revealed slot whose planned
+ * value differs from the state's (a change the labeller missed before, re-planned: without it,
+ * the checks would hold the old value against it for good).
+ */
+function changedNow(
+  move: PendingUserMove,
+  previous: Readonly<Record<string, string>>,
+  planned: Readonly<Record<string, string>>,
+): Set<string> {
+  const out = new Set(move.change ? [move.change.slot] : []);
+  for (const slot of Object.keys(move.reveal)) {
+    const before = previous[slot];
+    if (before !== undefined && planned[slot] !== undefined && before !== planned[slot]) out.add(slot);
+  }
+  return out;
+}
+
 const labelStep: StepFn = async (s, deps, opts) => {
   const move = s.pending!;
   const previous = currentState(s);
@@ -340,7 +358,7 @@ const labelStep: StepFn = async (s, deps, opts) => {
     plan: {
       goalValues: planned,
       revealed,
-      changedNow: new Set(move.change ? [move.change.slot] : []),
+      changedNow: changedNow(move, previous, planned),
     },
     options: opts.labeller,
     retriever: deps.retriever,

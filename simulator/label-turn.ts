@@ -339,15 +339,21 @@ export function keepMentioned(
   const failures: CheckFailure[] = [];
   for (const [slot, value] of Object.entries(state)) {
     const isNew = previous[slot] !== value;
-    if (!isNew || isMentioned(slot, value, userText) || isMentioned(slot, value, systemText))
+    if (!isNew || isMentioned(slot, value, userText) || isMentioned(slot, value, systemText)) {
       out[slot] = value;
-    else
-      failures.push({
-        reason: REASON.NOT_MENTIONED,
-        turn,
-        slot,
-        detail: `${slot}=${value} is not in what the user said`,
-      });
+      continue;
+    }
+    // An unspoken change does not enter, and the slot's earlier value stays: dropping it would
+    // make the state non-cumulative (a 'Yes, please.' lost hotel-parking in SYN21-000030).
+    const before = previous[slot];
+    if (before !== undefined) out[slot] = before;
+    failures.push({
+      reason: REASON.NOT_MENTIONED,
+      turn,
+      slot,
+      detail:
+        `${slot}=${value} is not in what the user said` + (before === undefined ? '' : `; kept ${before}`),
+    });
   }
   return { state: out, failures };
 }

@@ -130,6 +130,29 @@ describe('checkLabel', () => {
     });
     expect(reasons(early.failures)).toEqual(['goal_mismatch restaurant-food']);
     expect(early.state['restaurant-food']).toBe('chinese');
+    // The change turn, labeller dropped the slot (SYN21-000030 lost hotel-parking so): a planned
+    // change is a new value, not a removal. The old value stays and the change is re-planned.
+    const dropped = checkLabel({ ...after, label: { 'restaurant-area': 'west' } });
+    expect(reasons(dropped.failures)).toEqual([
+      'not_cumulative restaurant-food',
+      'not_revealed restaurant-food',
+    ]);
+    expect(dropped.state).toEqual({ 'restaurant-food': 'chinese', 'restaurant-area': 'west' });
+  });
+
+  test('without a plan (the audit), a change the user allows may drop the slot', () => {
+    const r = checkLabel({
+      turn: 2,
+      previous: { 'restaurant-food': 'chinese', 'restaurant-area': 'west' },
+      label: { 'restaurant-area': 'west' },
+      goalValues: {},
+      revealed: new Set(['restaurant-food', 'restaurant-area']),
+      changedNow: new Set(['restaurant-food']),
+      deps,
+    });
+    // No not_cumulative; not_revealed means nothing without a plan (`labelTurn` drops it).
+    expect(reasons(r.failures)).toEqual(['not_revealed restaurant-food']);
+    expect(r.state).toEqual({ 'restaurant-area': 'west' });
   });
 
   test('NAME_NO_MATCH: a name with no close database entry is removed; a close one is kept', () => {

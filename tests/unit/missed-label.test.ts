@@ -48,3 +48,40 @@ test('not said: reported as not revealed and re-planned, nothing invented', () =
   expect(r.missing).toEqual(['train-bookpeople']);
   expect(r.failures.map((f) => f.reason)).toEqual([REASON.NOT_REVEALED]);
 });
+
+/** SYN21-000030: the planned change hotel-parking no → yes, on a user turn of 'Yes, please.'. */
+const change = {
+  previous: { 'hotel-parking': 'no', 'hotel-pricerange': 'cheap' },
+  turn: 1,
+  systemText: 'I could not find a hotel with all of that. Could you try a different area?',
+  deps,
+  plan: {
+    goalValues: { 'hotel-parking': 'yes', 'hotel-pricerange': 'cheap' },
+    revealed: new Set(['hotel-parking', 'hotel-pricerange']),
+    changedNow: new Set(['hotel-parking']),
+  },
+  userText: 'Yes, please.',
+};
+
+test('a planned change the user did not say: the state stays cumulative and the change is re-planned', () => {
+  const raws: Array<Record<string, string>> = [
+    { 'hotel-pricerange': 'cheap' },
+    { 'hotel-parking': 'yes', 'hotel-pricerange': 'cheap' },
+  ];
+  for (const raw of raws) {
+    const r = checkTurnLabel({ ...change, raw });
+    // Dropped (the labeller) or unspoken (the user): the old value stays, not a hole in the state.
+    expect(r.state).toEqual({ 'hotel-parking': 'no', 'hotel-pricerange': 'cheap' });
+    expect(r.missing).toContain('hotel-parking');
+  }
+});
+
+test('a planned change the user says: it enters, even when the labeller dropped it', () => {
+  const r = checkTurnLabel({
+    ...change,
+    raw: { 'hotel-pricerange': 'cheap' },
+    userText: 'Actually, I do need free parking.',
+  });
+  expect(r.state).toEqual({ 'hotel-parking': 'yes', 'hotel-pricerange': 'cheap' });
+  expect(r.missing).toEqual([]);
+});
