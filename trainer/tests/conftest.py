@@ -68,7 +68,9 @@ class CliResult:
 
     def __repr__(self):
         # The error first: pytest -q cuts a long assertion message after its first lines.
-        errors = [ln for ln in self.stderr.splitlines() if "Error" in ln or "error:" in ln][-3:]
+        # torchrun's own summary names the failed rank, its exit code or signal and the root cause.
+        markers = ("Error", "error:", "exitcode", "Root Cause", "traceback :", "signal")
+        errors = [ln.strip() for ln in self.stderr.splitlines() if any(m in ln for m in markers)][-8:]
         return (f"rc={self.rc}; errors: {' | '.join(errors)}\nstderr (tail):\n{self.stderr[-3000:]}"
                 f"\nstdout:\n{self.stdout}")
 
