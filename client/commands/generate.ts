@@ -166,13 +166,14 @@ export function registerGenerate(program: Command): void {
     'cancel',
     'Stop a run (generation: after its in-flight dialogues, `resume` continues it later)',
     async (client, runId) => {
-      const closed = await closedStatus(client, runId);
-      if (closed) {
+      const d = await client.workflow.getHandle(runId).describe();
+      if (d.status.name !== 'RUNNING') {
         // Idempotent: a run that already ended has nothing to stop (a user or a script may ask twice).
+        const closed = d.status.name.toLowerCase().replace(/_/g, ' ');
         console.log(`run ${runId} is already ${closed}: nothing to cancel`);
         return;
       }
-      if (await isPipeline(client, runId)) {
+      if (d.type === 'pipelineWorkflow') {
         await client.workflow.getHandle(runId).cancel();
         console.log(`run ${runId}: cancel requested (running steps stop, trainers are stopped)`);
         return;
@@ -219,12 +220,6 @@ async function checkLlm(config: GenerationConfig): Promise<void> {
   } finally {
     await llm.close?.();
   }
-}
-
-/** The run's status in lower case when it is no longer running, else undefined. */
-async function closedStatus(client: Client, runId: string): Promise<string | undefined> {
-  const name = (await client.workflow.getHandle(runId).describe()).status.name;
-  return name === 'RUNNING' ? undefined : name.toLowerCase().replace(/_/g, ' ');
 }
 
 /** Pipeline runs are followed and cancelled as a whole; the rest are generation runs. */
