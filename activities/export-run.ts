@@ -19,26 +19,12 @@ import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { generationRunOf } from '../db/generation-run';
 import { dialogues, generationAttempts, generationGoals } from '../db/schema';
-import { openExportStream, openFile, write, writingTo } from '../multiwoz/export-stream';
+import { openExportStream, openFile, write, writingTo, type ExportSummary } from '../multiwoz/export-stream';
 
 /** Goals read per query. */
 export const EXPORT_PAGE = 500;
 
-export interface ExportSummary {
-  run: string;
-  goals: number;
-  done: number;
-  accepted: number;
-  rejected: number;
-  pending: number;
-  /** Rejected attempts by reason (a goal can have up to 3). */
-  reasons: Record<string, number>;
-  /** Failed checks that were corrected, by reason, over accepted dialogues. */
-  corrections: Record<string, number>;
-  usage: { calls: number; promptTokens: number; completionTokens: number; costUsd: number };
-  dialogues: number;
-  turns: number;
-}
+export type { ExportSummary };
 
 const line = (out: WriteStream, v: unknown) => write(out, `${JSON.stringify(v)}\n`);
 

@@ -14,6 +14,7 @@ import { registerSimulate } from './commands/simulate';
 import { registerGenerate } from './commands/generate';
 import { registerRun } from './commands/run';
 import { registerExport } from './commands/export';
+import { registerMerge } from './commands/merge';
 
 // A console whose reader went away (`dev | tee` after Ctrl-C stops tee) must not crash the CLI
 // mid-shutdown: the rest of its output has nowhere to go, the orderly stop still runs.
@@ -37,6 +38,7 @@ registerSimulate(program);
 registerGenerate(program);
 registerRun(program);
 registerExport(program);
+registerMerge(program);
 registerValidate(program);
 registerAuditLabels(program);
 registerQuality(program);

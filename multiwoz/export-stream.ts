@@ -57,6 +57,23 @@ export function write(out: WriteStream, text: string): Promise<void> {
   });
 }
 
+/** `summary.json` of an `export` (and of each run in a merged folder). */
+export interface ExportSummary {
+  run: string;
+  goals: number;
+  done: number;
+  accepted: number;
+  rejected: number;
+  pending: number;
+  /** Rejected attempts by reason (a goal can have up to 3). */
+  reasons: Record<string, number>;
+  /** Failed checks that were corrected, by reason, over accepted dialogues. */
+  corrections: Record<string, number>;
+  usage: { calls: number; promptTokens: number; completionTokens: number; costUsd: number };
+  dialogues: number;
+  turns: number;
+}
+
 export interface ExportStream {
   add(d: Dialogue): Promise<void>;
   /** Flushes the last chunk and closes `data.json`; returns every file written. */
