@@ -80,7 +80,21 @@ export interface SimulatorOptions {
   temperature?: number;
   /** How the labeller is asked (the audit's `--examples`/`--answer`/`--dontcare`). Default `DEFAULT_LABELLER`. */
   labeller?: LabellerOptions;
+  /**
+   * Transcript lines (user and agent turns) the user's prompt shows, the latest ones; `Infinity`
+   * shows them all. Default `USER_HISTORY_LINES`. The checks always see the whole dialogue.
+   */
+  userHistoryLines?: number;
 }
+
+/**
+ * Default of `userHistoryLines`: the whole transcript until `bench/local-llm.bench.ts
+ * fullhist2,window2` shows a window is better. Why a window is tried: shown its whole
+ * transcript, the 1.5B default model copied its own earlier turns ("I'm looking for a
+ * restaurant in the north area…" five times, the turn's facts left out; run gen-real100-s22),
+ * and the agent answered the repeat with its own.
+ */
+export const USER_HISTORY_LINES = Infinity;
 
 const PERSONAS = [
   'a first-time visitor to Cambridge, polite and brief',
@@ -157,8 +171,9 @@ function userTurnCount(s: Session): number {
 
 type StepFn = (s: Session, deps: SimulatorDeps, opts: SimulatorOptions, rng: Rng) => Promise<void>;
 
-function userInput(s: Session, move: PendingUserMove): UserPromptInput {
+function userInput(s: Session, move: PendingUserMove, opts: SimulatorOptions): UserPromptInput {
   return {
+    historyLines: opts.userHistoryLines ?? USER_HISTORY_LINES,
     persona: s.persona,
     domain: s.goal.domains[move.domainIndex]?.domain,
     intent: move.intent,
@@ -209,7 +224,7 @@ const userStep: StepFn = async (s, deps, opts) => {
   const planned = planUserMove(s);
   if ('reject' in planned) return finish(s, planned.reject, planned.detail);
   const move = planned.move;
-  const input = userInput(s, move);
+  const input = userInput(s, move, opts);
   const utterance = await askUser(s, deps, input, opts.temperature);
   // A goodbye may well echo the agent's; any other turn that only repeats, or that fails a role
   // check, is asked for once more, as its own step so a crash between the two calls repeats neither.
@@ -226,7 +241,7 @@ const userStep: StepFn = async (s, deps, opts) => {
 
 const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
-  const input = userInput(s, pending);
+  const input = userInput(s, pending, opts);
   const before = pending.utterance ?? '';
   const note = pending.problem ? roleNote(pending.problem) : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
   // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.

@@ -115,6 +115,11 @@ export interface UserPromptInput {
   /** For REQUEST: properties asked about (address, phone, …). */
   requests?: string[];
   history: HistoryLine[];
+  /**
+   * Transcript lines the prompt shows, the latest ones; the rest is replaced by one line saying
+   * so. Unset: the whole dialogue. The checks see the whole dialogue either way.
+   */
+  historyLines?: number;
   /** Added after the instruction when retrying a turn that only repeated (see echo.ts). */
   note?: string;
 }

@@ -12,6 +12,7 @@ export {
   userPrompt,
   USER_INSTRUCTION_HEADING,
   DONTCARE_WORDS,
+  EARLIER_LINES,
 } from './user';
 export {
   systemPrompt,

@@ -246,9 +246,15 @@ export function cleanUserUtterance(text: string): string {
 // details?"). The transcript only grows, so a local model reuses its cached prefix.
 const SPEAKER = { USER: 'You', SYSTEM: 'Agent' } as const;
 
-function transcript(history: HistoryLine[]): string {
+/** Stands for the transcript lines a bounded window leaves out. */
+export const EARLIER_LINES = '(… earlier messages not shown)';
+
+function transcript(history: HistoryLine[], lines?: number): string {
   if (history.length === 0) return '(You walk up to the TownInfo desk. Nobody has spoken yet.)';
-  return history.map((l) => `${SPEAKER[l.speaker]}: ${l.text}`).join('\n');
+  const shown =
+    lines !== undefined && history.length > lines ? history.slice(history.length - lines) : history;
+  const text = shown.map((l) => `${SPEAKER[l.speaker]}: ${l.text}`).join('\n');
+  return shown === history ? text : `${EARLIER_LINES}\n${text}`;
 }
 
 /**
@@ -257,7 +263,12 @@ function transcript(history: HistoryLine[]): string {
  * comment).
  */
 export function userPrompt(input: UserPromptInput): ChatMessage[] {
-  const body = ['Conversation so far:', transcript(input.history), '', instruction(input)];
+  const body = [
+    'Conversation so far:',
+    transcript(input.history, input.historyLines),
+    '',
+    instruction(input),
+  ];
   return [
     { role: 'system', content: systemMessage(input.persona) },
     { role: 'user', content: body.join('\n') },

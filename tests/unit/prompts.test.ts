@@ -1,6 +1,7 @@
 import { jsonSchemaOf, validateAnswer } from '../../llm/structured';
 import {
   cleanUserUtterance,
+  EARLIER_LINES,
   entityLabel,
   factLabel,
   keepsAllValues,
@@ -111,6 +112,26 @@ describe('user prompt', () => {
     }[intent];
     const messages = userPrompt(userInput({ intent, ...extra }));
     expect(messages.at(-1)?.content).toMatchSnapshot();
+  });
+
+  test('a bounded window shows the latest lines and says that earlier ones are left out', () => {
+    const history: HistoryLine[] = [
+      { speaker: 'USER', text: 'I want a restaurant in the north.' },
+      { speaker: 'SYSTEM', text: 'Da Vinci Pizzeria is in the north.' },
+      { speaker: 'USER', text: 'Anything expensive?' },
+      { speaker: 'SYSTEM', text: 'Restaurant Two Two is expensive.' },
+      { speaker: 'USER', text: 'Sounds good.' },
+      { speaker: 'SYSTEM', text: 'Shall I book it?' },
+    ];
+    const body = (lines?: number) => userPrompt(userInput({ history, historyLines: lines })).at(-1)!.content;
+    const shown = body(4);
+    expect(shown).toContain(`Conversation so far:\n${EARLIER_LINES}\nYou: Anything expensive?\n`);
+    expect(shown).not.toContain('in the north');
+    expect(shown).toContain('Agent: Shall I book it?');
+    for (const all of [body(), body(Infinity), body(6)]) {
+      expect(all).not.toContain(EARLIER_LINES);
+      expect(all).toContain('You: I want a restaurant in the north.');
+    }
   });
 
   test("the dialogue is a transcript from the visitor's side in one message, and it only grows", () => {
