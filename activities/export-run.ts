@@ -19,7 +19,14 @@ import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { generationRunOf } from '../db/generation-run';
 import { dialogues, generationAttempts, generationGoals } from '../db/schema';
-import { openExportStream, openFile, write, writingTo, type ExportSummary } from '../multiwoz/export-stream';
+import {
+  emptySummary,
+  openExportStream,
+  openFile,
+  write,
+  writingTo,
+  type ExportSummary,
+} from '../multiwoz/export-stream';
 
 /** Goals read per query. */
 export const EXPORT_PAGE = 500;
@@ -90,19 +97,7 @@ async function writeRun(
   const dialogueFiles = await openExportStream(outDir);
   const open = (name: string) => openFile(path.join(outDir, name));
   const [acc, rej, goalsOut] = [open('accepted.jsonl'), open('rejected.jsonl'), open('goals.jsonl')];
-  const s: ExportSummary = {
-    run: gen,
-    goals: total,
-    done: 0,
-    accepted: 0,
-    rejected: 0,
-    pending: 0,
-    reasons: {},
-    corrections: {},
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-    dialogues: 0,
-    turns: 0,
-  };
+  const s: ExportSummary = emptySummary(gen, total);
   let after = -1;
   let seen = 0;
   onProgress?.(0, total);

@@ -74,6 +74,23 @@ export interface ExportSummary {
   turns: number;
 }
 
+/** A summary of `run` with nothing counted yet. */
+export function emptySummary(run: string, goals = 0): ExportSummary {
+  return {
+    run,
+    goals,
+    done: 0,
+    accepted: 0,
+    rejected: 0,
+    pending: 0,
+    reasons: {},
+    corrections: {},
+    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    dialogues: 0,
+    turns: 0,
+  };
+}
+
 export interface ExportStream {
   add(d: Dialogue): Promise<void>;
   /** Flushes the last chunk and closes `data.json`; returns every file written. */

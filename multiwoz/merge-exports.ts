@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadDataset } from './loaders';
-import { openExportStream, writingTo, type ExportSummary } from './export-stream';
+import { emptySummary, openExportStream, writingTo, type ExportSummary } from './export-stream';
 import type { Dialogue } from './types';
 
 type Line = Record<string, unknown>;
@@ -132,18 +132,8 @@ const sorted = (m: Record<string, number>) =>
 /** The totals of several runs' summaries, with each one kept under `parts`. */
 export function mergedSummary(parts: ExportSummary[]): MergedSummary {
   const t: MergedSummary = {
-    run: parts.map((p) => p.run).join('+'),
+    ...emptySummary(parts.map((p) => p.run).join('+')),
     runs: parts.map((p) => p.run),
-    goals: 0,
-    done: 0,
-    accepted: 0,
-    rejected: 0,
-    pending: 0,
-    reasons: {},
-    corrections: {},
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-    dialogues: 0,
-    turns: 0,
     parts,
   };
   for (const p of parts) {
