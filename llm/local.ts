@@ -249,7 +249,6 @@ export function createLocalLlamaClient(
       const promptTokens = prompt.tokenize(l.model.tokenizer);
       // The cached prefix llama.cpp will keep (LlamaChat erases the sequence after it).
       const reused = seq.compareContextTokens(promptTokens).firstDifferentIndex;
-      const before = seq.tokenMeter.getState();
       const res = await chat.generateResponse(history, {
         maxTokens: completionLimit(req.maxTokens, opts.maxTokens) ?? 256,
         temperature: req.temperature ?? opts.temperature ?? 0.5,
@@ -260,7 +259,9 @@ export function createLocalLlamaClient(
       const usage = {
         promptTokens: promptTokens.length,
         evaluatedPromptTokens: promptTokens.length - Math.min(reused, promptTokens.length),
-        completionTokens: seq.tokenMeter.diff(before).usedOutputTokens,
+        // The answer's own tokens: the meter's output count also holds every draft token the
+        // input-lookup predictor proposed and the model rejected (28 metered for a 13-token turn).
+        completionTokens: l.model.tokenize(res.response).length,
       };
       const stop = res.metadata.stopReason;
       const finishReason = stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'abort' : 'stop'; // OpenAI's words
