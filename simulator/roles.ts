@@ -51,7 +51,8 @@ const AGENT_VOICE: readonly RegExp[] = [
   // The demo of 2026-12-07: the visitor telling the agent the facts ("The address of Wagamama is
   // 23 Cambridge Street.", "Travel time for TR0413 is 06:58 to 07:02.", "According to the
   // timetable, …", "I will use some research. I'll check the timetable …"); a question passes.
-  /\b(?:address|travel time|arrival time|departure time|entrance fee)(?: (?:of|for) [\w' ]+)? is [£$]?\d(?![^.!?]*\?)/,
+  // 2026-12-07 (a probe of 3 real goals): "Sure! The price for the train ticket is £200."
+  /\b(?:address|travel time|arrival time|departure time|entrance fee|price)(?: (?:of|for) [\w' ]+)? is [£$]?\d(?![^.!?]*\?)/,
   // The 100-goal run: "Sure, you can call 01223 123456 to get more information about …".
   /\byou can (?:call|reach|contact)(?: (?:them|it|us|the \w+))?(?: (?:at|on))? \d/,
   /\baccording to (?:the|my) (?:timetable|schedule|database|records)\b/,

@@ -65,6 +65,8 @@ test("a user turn telling the agent the venue's facts is caught; a real user's q
   expect(userSpeaksAsAgent('Travel time for TR0413 is 06:58 to 07:02.')).toBe(true);
   // The 100-goal run (2026-12-07), accepted before these two were caught:
   expect(userSpeaksAsAgent('Sure, the entrance fee for the Holy Trinity Church is £10.')).toBe(true);
+  // A probe of 3 real goals (2026-12-07):
+  expect(userSpeaksAsAgent('Sure! The price for the train ticket is £200.')).toBe(true);
   expect(
     userSpeaksAsAgent(
       'Sure, you can call 01223 123456 to get more information about Gourmet Burger Kitchen.',
