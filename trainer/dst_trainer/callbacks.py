@@ -7,7 +7,18 @@ import math
 import os
 import time
 
+from .checkpoints import mark_complete
 from .events import emit
+
+
+def wait_for_all_ranks() -> bool:
+    """Barrier over the ranks of a multi-process run; False (and no wait) in one process."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return False
+    dist.barrier()
+    return True
 
 class NothingToTrain(Exception):
     """Raised at train begin when the resumed checkpoint is already at the last step.
@@ -81,8 +92,13 @@ def make_progress_callback(resumed_from: str | None = None, budget=None):
             })
 
         def on_save(self, args, state, control, **kw):
+            path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            # Every rank writes its own RNG file after rank 0's trainer_state.json: without this
+            # wait a kill right after the event left rng_state_1.pth empty, and the resumed run
+            # died on it (EOFError in rank 1; gloo's "connection closed" in rank 0).
+            if wait_for_all_ranks() and state.is_world_process_zero:
+                mark_complete(path)
             if state.is_world_process_zero:
-                path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
                 emit({"event": "checkpoint", "path": os.path.abspath(path), "step": state.global_step})
 
     return ProgressCallback()

@@ -1,5 +1,7 @@
 """The ``--out`` folder: ``checkpoint-N`` directories (complete once ``trainer_state.json``,
-written last by the HF Trainer, is readable), and the run's JSON files written atomically."""
+written last by the HF Trainer's rank 0, is readable, and — for a multi-process run, whose
+other ranks write their own files after it — once every rank is done, which rank 0 marks
+with ``COMPLETE_FILE``), and the run's JSON files written atomically."""
 
 from __future__ import annotations
 
@@ -11,22 +13,36 @@ import shutil
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 META_FILE = "dst_trainer.json"
 ARGS_FILE = "training_args.json"
+COMPLETE_FILE = "dst_trainer_complete"
+# One RNG file per rank (rng_state_<rank>.pth) marks a checkpoint of a multi-process run.
+RANK_RNG_RE = re.compile(r"^rng_state_\d+\.pth$")
+
+
+def mark_complete(checkpoint: str) -> None:
+    """Rank 0, after every rank has saved: the checkpoint may be resumed from."""
+    with open(os.path.join(checkpoint, COMPLETE_FILE), "w") as fh:
+        fh.write("every rank saved\n")
+
+
+def is_complete(checkpoint: str) -> bool:
+    try:
+        with open(os.path.join(checkpoint, "trainer_state.json")) as fh:
+            json.load(fh)
+        names = os.listdir(checkpoint)
+    except (OSError, ValueError):
+        return False
+    return COMPLETE_FILE in names or not any(RANK_RNG_RE.match(n) for n in names)
 
 
 def find_checkpoints(out: str) -> list[tuple[int, str]]:
-    """Complete ``checkpoint-N`` dirs in ``out`` (trainer_state.json readable), oldest first."""
+    """Complete ``checkpoint-N`` dirs in ``out`` (see the module comment), oldest first."""
     found = []
     if not os.path.isdir(out):
         return found
     for name in os.listdir(out):
         m = CHECKPOINT_RE.match(name)
         path = os.path.join(out, name)
-        if not m or not os.path.isdir(path):
-            continue
-        try:
-            with open(os.path.join(path, "trainer_state.json")) as fh:
-                json.load(fh)
-        except (OSError, ValueError):
+        if not m or not os.path.isdir(path) or not is_complete(path):
             continue
         found.append((int(m.group(1)), path))
     return sorted(found)

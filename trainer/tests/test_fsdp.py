@@ -98,6 +98,27 @@ def test_fsdp_config_wraps_the_decoder_layer(tiny_tokenizer):
             parse_fsdp(bad)
 
 
+def test_a_multi_process_checkpoint_is_complete_only_once_every_rank_saved(tmp_path):
+    """A kill between rank 0's trainer_state.json and rank 1's RNG file left an empty
+    rng_state_1.pth; resuming from it killed rank 1 (EOFError). Such a checkpoint is skipped."""
+    from dst_trainer.checkpoints import find_checkpoints, mark_complete
+
+    def checkpoint(step, *files):
+        d = tmp_path / f"checkpoint-{step}"
+        d.mkdir()
+        (d / "trainer_state.json").write_text("{}")
+        for f in files:
+            (d / f).write_bytes(b"x")
+        return d
+
+    checkpoint(1, "rng_state.pth")  # one process: trainer_state.json is written last
+    two = checkpoint(2, "rng_state_0.pth", "rng_state_1.pth")
+    checkpoint(3, "rng_state_0.pth")  # killed before rank 1 wrote its file
+    assert [s for s, _ in find_checkpoints(str(tmp_path))] == [1]
+    mark_complete(str(two))
+    assert [s for s, _ in find_checkpoints(str(tmp_path))] == [1, 2]
+
+
 def test_fsdp_in_one_process_is_a_config_error(cli, train_file, tmp_path):
     res = cli("train", "--train", train_file, "--out", tmp_path / "m", *TINY, "--fsdp", "full_shard")
     assert res.rc == 2, res
@@ -137,6 +158,7 @@ def test_fsdp_on_two_cpu_processes_learns_resumes_after_a_kill_and_predicts(trai
     assert sorted(os.listdir(ckpt / "pytorch_model_fsdp_0")) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
     assert sorted(os.listdir(ckpt / "optimizer_0")) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
     assert not (ckpt / "model.safetensors").exists()
+    assert (ckpt / "dst_trainer_complete").exists()  # marked once both ranks had saved
 
     newest = find_checkpoints(str(out))[-1][0]  # the kill may have come after a later checkpoint
     res = run(*flags)
