@@ -211,10 +211,11 @@ function lastSystemTurn(s: Session): SessionSystemTurn | undefined {
 /** The first role problem of a user utterance (roles.ts), if any; repeats are `echoOf`'s. */
 export function userProblem(s: Session, move: PendingUserMove, utterance: string): RoleProblem | undefined {
   if (userSpeaksAsAgent(utterance)) return ROLE_PROBLEM.USER_AS_AGENT;
-  const first =
-    userTurnCount(s) === 0 && move.intent !== USER_INTENT.GREET && move.intent !== USER_INTENT.END;
+  // Any turn with planned facts, not only the first: the 100-goal run of 2026-12-07 had "Sure."
+  // as a later user turn, its booking day and people left unsaid (and so unlabelled).
+  const factual = move.intent !== USER_INTENT.GREET && move.intent !== USER_INTENT.END;
   const facts = Object.entries(move.reveal);
-  if (first && isEmptyTurn(facts, (slot, v) => isMentioned(slot, v, utterance)))
+  if (factual && isEmptyTurn(facts, (slot, v) => isMentioned(slot, v, utterance)))
     return ROLE_PROBLEM.EMPTY_TURN;
   if (asksAgain(utterance, lastSystemTurn(s)?.told ?? []).length > 0) return ROLE_PROBLEM.ALREADY_ANSWERED;
   return undefined;

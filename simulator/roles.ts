@@ -58,6 +58,11 @@ const AGENT_VOICE: readonly RegExp[] = [
   /\baccording to (?:the|my) (?:timetable|schedule|database|records)\b/,
   /\bi(?:'ll| will) (?:check|look up|search) (?:the|our) (?:timetable|schedule|database|system|records)\b/,
   /\bi(?:'ll| will) use some research\b/,
+  // The 100-goal run of 2026-12-07: "Can you provide me with the names of the towns you're
+  // interested in staying in…?", "What days are you interested in booking…?", "Sure! The phone
+  // number is (123) 456-7890."
+  /\b(?:you're|you are|are you) interested in\b/,
+  /\bphone number is \(?\d/,
 ];
 
 // The visitor's voice in an agent turn.
@@ -112,8 +117,8 @@ export function agentRepeats(utterance: string, previousAgent: string | undefine
 
 /**
  * Whether a user turn that was to carry facts carries none of them: `said(slot, value)` tells
- * whether the utterance names one planned value. Used for the first turn that is not a planned
- * greeting ("Sure, I'll tell you what I'm looking for.").
+ * whether the utterance names one planned value. Used for every user turn that is not a
+ * greeting or goodbye: "Sure, I'll tell you what I'm looking for." as a first turn, "Sure." later.
  */
 export function isEmptyTurn(
   facts: ReadonlyArray<readonly [string, string]>,

@@ -67,6 +67,13 @@ test("a user turn telling the agent the venue's facts is caught; a real user's q
   expect(userSpeaksAsAgent('Sure, the entrance fee for the Holy Trinity Church is £10.')).toBe(true);
   // A probe of 3 real goals (2026-12-07):
   expect(userSpeaksAsAgent('Sure! The price for the train ticket is £200.')).toBe(true);
+  expect(userSpeaksAsAgent('Sure! The phone number is (123) 456-7890.')).toBe(true);
+  expect(
+    userSpeaksAsAgent(
+      "Understood. Can you provide me with the names of the towns you're interested in staying in for three nights?",
+    ),
+  ).toBe(true);
+  expect(userSpeaksAsAgent('What days are you interested in booking for three nights?')).toBe(true);
   expect(
     userSpeaksAsAgent(
       'Sure, you can call 01223 123456 to get more information about Gourmet Burger Kitchen.',
@@ -300,4 +307,21 @@ test('userProblem passes a real first user turn of its planned facts', () => {
   const move = { intent: 'inform' as const, domainIndex: 0, reveal: { 'hotel-area': 'north' } };
   expect(userProblem(s, move, "Sure, I'll tell you what I'm looking for.")).toBe(REASON.EMPTY_TURN);
   expect(userProblem(s, move, 'I need a place to stay in the north.')).toBeUndefined();
+});
+
+test('a later user turn that says none of its planned facts is empty too; one that says one passes', () => {
+  const s = hotelSession({ action: 'inform' });
+  expect(s.turns.some((t) => t.speaker === 'USER')).toBe(true);
+  const move = {
+    intent: 'book' as const,
+    domainIndex: 0,
+    reveal: { 'hotel-bookday': 'sunday', 'hotel-bookpeople': '8' },
+  };
+  // The 100-goal run of 2026-12-07, accepted before this check.
+  expect(userProblem(s, move, 'Sure.')).toBe(REASON.EMPTY_TURN);
+  expect(userProblem(s, move, 'Book it for 8 people from Sunday, please.')).toBeUndefined();
+  // A goodbye carries no facts to say.
+  expect(
+    userProblem(s, { intent: 'end' as const, domainIndex: 0, reveal: {} }, 'Thanks, bye.'),
+  ).toBeUndefined();
 });
