@@ -1,6 +1,6 @@
 /**
  * `merge`: export folders become one of the same layout. The committed set
- * (`examples/generated/`) is run A; run B is a copy of it under another run id and dialogue
+ * (`examples/generated/` as its first run left it, `tests/fixtures/export-s21`) is run A; run B is a copy of it under another run id and dialogue
  * prefix, as a second `export` would write it.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,8 @@ import path from 'node:path';
 import { loadDataset } from '../../multiwoz/loaders';
 import { mergeExports, type MergedSummary } from '../../multiwoz/merge-exports';
 
-const A = path.join(__dirname, '../../examples/generated');
+// A single run's export: the committed set as its first run (gen-real100-s21) left it.
+const A = path.join(__dirname, '../fixtures/export-s21');
 const RUN_A = (JSON.parse(readFileSync(path.join(A, 'summary.json'), 'utf8')) as { run: string }).run;
 let tmp: string;
 
