@@ -59,32 +59,25 @@ test('a user turn in the agent voice is caught; real user turns pass', () => {
   ]);
 });
 
-test("a user turn telling the agent the venue's facts is caught; a real user's question passes", () => {
-  // From the demo of 2026-12-07 (both accepted before this check).
-  expect(userSpeaksAsAgent('Sure. The address of Wagamama is 23 Cambridge Street, Cambridge.')).toBe(true);
-  expect(userSpeaksAsAgent('Travel time for TR0413 is 06:58 to 07:02.')).toBe(true);
-  // The 100-goal run (2026-12-07), accepted before these two were caught:
-  expect(userSpeaksAsAgent('Sure, the entrance fee for the Holy Trinity Church is £10.')).toBe(true);
+// Each was accepted before its phrase was caught.
+const USER_TURNS_TELLING_FACTS = [
+  // The demo of 2026-12-07:
+  'Sure. The address of Wagamama is 23 Cambridge Street, Cambridge.',
+  'Travel time for TR0413 is 06:58 to 07:02.',
+  // The 100-goal runs (2026-12-07):
+  'Sure, the entrance fee for the Holy Trinity Church is £10.',
+  'Sure, you can call 01223 123456 to get more information about Gourmet Burger Kitchen.',
+  "To find a suitable train, I will use some research. I'll check the timetable for TR4943.",
+  'According to the timetable, there is a train leaving at 06:00.',
+  'Sure! The phone number is (123) 456-7890.',
+  "Understood. Can you provide me with the names of the towns you're interested in staying in for three nights?",
+  'What days are you interested in booking for three nights?',
   // A probe of 3 real goals (2026-12-07):
-  expect(userSpeaksAsAgent('Sure! The price for the train ticket is £200.')).toBe(true);
-  expect(userSpeaksAsAgent('Sure! The phone number is (123) 456-7890.')).toBe(true);
-  expect(
-    userSpeaksAsAgent(
-      "Understood. Can you provide me with the names of the towns you're interested in staying in for three nights?",
-    ),
-  ).toBe(true);
-  expect(userSpeaksAsAgent('What days are you interested in booking for three nights?')).toBe(true);
-  expect(
-    userSpeaksAsAgent(
-      'Sure, you can call 01223 123456 to get more information about Gourmet Burger Kitchen.',
-    ),
-  ).toBe(true);
-  expect(
-    userSpeaksAsAgent(
-      "To find a suitable train, I will use some research. I'll check the timetable for TR4943.",
-    ),
-  ).toBe(true);
-  expect(userSpeaksAsAgent('According to the timetable, there is a train leaving at 06:00.')).toBe(true);
+  'Sure! The price for the train ticket is £200.',
+];
+
+test("a user turn telling the agent the venue's facts is caught; a real user's question passes", () => {
+  for (const turn of USER_TURNS_TELLING_FACTS) expect([turn, userSpeaksAsAgent(turn)]).toEqual([turn, true]);
   expect(userSpeaksAsAgent("it 's a little early, but it will do. departure time is 06:40 ?")).toBe(false);
   expect(userSpeaksAsAgent('What is the address of Wagamama?')).toBe(false);
 });
