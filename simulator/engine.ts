@@ -39,7 +39,7 @@ import {
   type SessionSystemTurn,
   type SessionUserTurn,
 } from './session';
-import { entityName, groundAnswer, history, planSystemTurn, toldIn } from './system-policy';
+import { awayFromPrevious, entityName, groundAnswer, history, planSystemTurn, toldIn } from './system-policy';
 import {
   ROLE_PROBLEM,
   agentRepeats,
@@ -206,6 +206,11 @@ async function askUser(
 function lastSystemTurn(s: Session): SessionSystemTurn | undefined {
   const last = s.turns[s.turns.length - 1];
   return last?.speaker === 'SYSTEM' ? last : undefined;
+}
+
+/** The agent's latest turn, wherever it is (before the visitor's reply, during a system step). */
+function previousSystemTurn(s: Session): SessionSystemTurn | undefined {
+  return [...s.turns].reverse().find((t): t is SessionSystemTurn => t.speaker === 'SYSTEM');
 }
 
 /** The first role problem of a user utterance (roles.ts), if any; repeats are `echoOf`'s. */
@@ -417,8 +422,7 @@ export function systemProblem(s: Session, utterance: string): RoleProblem | unde
   const lastUser = [...s.turns].reverse().find((t) => t.speaker === 'USER');
   if (agentSpeaksAsUser(utterance) || agentEchoesUser(utterance, lastUser?.utterance))
     return ROLE_PROBLEM.AGENT_AS_USER;
-  const previous = [...s.turns].reverse().find((t) => t.speaker === 'SYSTEM');
-  if (agentRepeats(utterance, previous?.utterance)) return ROLE_PROBLEM.AGENT_REPEAT;
+  if (agentRepeats(utterance, previousSystemTurn(s)?.utterance)) return ROLE_PROBLEM.AGENT_REPEAT;
   return undefined;
 }
 
@@ -487,6 +491,8 @@ const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
   const pending = s.pendingSystem!;
   const plan = planSystemTurn(s, deps.db, rng);
   if (pending.reference !== undefined) plan.input.bookingReference = pending.reference;
+  if (pending.problem === ROLE_PROBLEM.AGENT_REPEAT)
+    plan.input = awayFromPrevious(plan.input, previousSystemTurn(s));
   // Hotter than the first try, as the user's retry, and without the first answer in the prompt:
   // shown it, at 0.5, the 1.5B model wrote the same words again (see roleNote).
   const ask = askSystem(s, deps, opts, plan, ECHO_RETRY_TEMPERATURE);

@@ -163,6 +163,27 @@ export function planSystemTurn(s: Session, db: VenueDb, rng: Rng): SystemTurnPla
   return { input, matches: ordered, domain };
 }
 
+/**
+ * The plan narrowed away from the agent's previous turn, for the retry of a turn that repeated
+ * it: its action, when another is allowed, and the slot it asked for, when another is missing.
+ * A repeat follows a visitor turn that moved nothing on, so the same plan yields the same words
+ * again: the 1.5B default model wrote the identical sentence at temperature 1.0 in 36 of
+ * gen-real100-s22's rejected attempts. Another action or slot is what a MultiWOZ agent does next.
+ */
+export function awayFromPrevious(
+  input: SystemPromptInput,
+  previous: { action: string; slot?: string } | undefined,
+): SystemPromptInput {
+  if (!previous) return input;
+  const allowed = input.allowed.filter((a) => a !== previous.action);
+  const missingSlots = input.missingSlots.filter((x) => x !== previous.slot);
+  return {
+    ...input,
+    allowed: allowed.length ? allowed : input.allowed,
+    missingSlots: missingSlots.length ? missingSlots : input.missingSlots,
+  };
+}
+
 /** Entities the action must name. */
 const NEEDS_ENTITY: ReadonlySet<SystemAction> = new Set([
   SYSTEM_ACTION.RECOMMEND,

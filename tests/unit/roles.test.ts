@@ -21,7 +21,8 @@ import {
   userSpeaksAsAgent,
 } from '../../simulator/roles';
 import type { Session } from '../../simulator/session';
-import { REASON } from '../../simulator/types';
+import { REASON, type SystemPromptInput } from '../../simulator/types';
+import { awayFromPrevious } from '../../simulator/system-policy';
 import type { ChatMessage, LlmClient } from '../../llm/types';
 import { hotelSession } from '../helpers/sessions';
 
@@ -317,4 +318,46 @@ test('a later user turn that says none of its planned facts is empty too; one th
   expect(
     userProblem(s, { intent: 'end' as const, domainIndex: 0, reveal: {} }, 'Thanks, bye.'),
   ).toBeUndefined();
+});
+
+test('the retry of a repeated agent turn may not take the same action or ask for the same slot again', async () => {
+  const s = hotelSession({ action: 'request', slot: 'hotel-pricerange' });
+  s.turns.push({
+    speaker: 'USER',
+    utterance: 'Two nights.',
+    intent: 'inform',
+    state: { 'hotel-area': 'north' },
+  } as never);
+  s.next = 'system';
+  const facts = (prompt: ChatMessage[]) =>
+    JSON.parse(/```json\n(.*)\n```/.exec(prompt.at(-1)!.content)![1]!) as {
+      allowed: string[];
+      missingSlots: string[];
+    };
+  const llm = scripted(
+    [],
+    [
+      { action: 'request', entity: null, slot: 'hotel-pricerange', utterance: 'How many nights?' },
+      { action: 'recommend', entity: null, slot: null, utterance: 'I recommend a guest house.' },
+    ],
+  );
+  const first = saved(await stepSession(s, deps(llm), {}));
+  expect(first.next).toBe('system_retry');
+  const plan = facts(llm.prompts[0]!);
+  expect(plan.allowed).toContain('request');
+  expect(plan.missingSlots).toContain('hotel-pricerange');
+  await stepSession(first, deps(llm), {}); // its answer does not matter here: its prompt does
+  const retry = facts(llm.prompts[1]!);
+  expect(retry.allowed).toEqual(plan.allowed.filter((a) => a !== 'request'));
+  expect(retry.missingSlots).toEqual(plan.missingSlots.filter((x) => x !== 'hotel-pricerange'));
+});
+
+test('awayFromPrevious keeps the only action or slot there is', () => {
+  const input = {
+    allowed: ['book'],
+    missingSlots: ['hotel-bookday'],
+    history: [],
+  } as never as SystemPromptInput;
+  expect(awayFromPrevious(input, { action: 'book', slot: 'hotel-bookday' })).toEqual(input);
+  expect(awayFromPrevious(input, undefined)).toBe(input);
 });
