@@ -260,9 +260,9 @@ test('a second role swap in the retry rejects the attempt', async () => {
   expect(second.result).toEqual({ accepted: false, reason: REASON.USER_AS_AGENT });
 });
 
-test('an agent turn that repeats itself is retried as its own step with the same booking reference', async () => {
-  const s = hotelSession({ action: 'inform' });
-  const repeat = s.turns[1]!.utterance; // "How many nights?"
+/** The hotel session after the visitor's "Two nights.": the agent speaks next. */
+function agentsTurn(lastSystem: Parameters<typeof hotelSession>[0]): Session {
+  const s = hotelSession(lastSystem);
   s.turns.push({
     speaker: 'USER',
     utterance: 'Two nights.',
@@ -270,6 +270,12 @@ test('an agent turn that repeats itself is retried as its own step with the same
     state: { 'hotel-area': 'north' },
   } as never);
   s.next = 'system';
+  return s;
+}
+
+test('an agent turn that repeats itself is retried as its own step with the same booking reference', async () => {
+  const s = agentsTurn({ action: 'inform' });
+  const repeat = s.turns[1]!.utterance; // "How many nights?"
   const llm = scripted(
     [],
     [
@@ -321,14 +327,7 @@ test('a later user turn that says none of its planned facts is empty too; one th
 });
 
 test('the retry of a repeated agent turn may not take the same action or ask for the same slot again', async () => {
-  const s = hotelSession({ action: 'request', slot: 'hotel-pricerange' });
-  s.turns.push({
-    speaker: 'USER',
-    utterance: 'Two nights.',
-    intent: 'inform',
-    state: { 'hotel-area': 'north' },
-  } as never);
-  s.next = 'system';
+  const s = agentsTurn({ action: 'request', slot: 'hotel-pricerange' });
   const facts = (prompt: ChatMessage[]) =>
     JSON.parse(/```json\n(.*)\n```/.exec(prompt.at(-1)!.content)![1]!) as {
       allowed: string[];
