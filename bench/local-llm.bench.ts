@@ -13,6 +13,9 @@
  * - `fullhist2`: `pooled2` with the user's prompt showing the whole transcript (as
  *   `generate --concurrency 2` runs today), `window2`: the same with the user's prompt showing
  *   only the last 4 transcript lines (`userHistoryLines`).
+ * - `examples0` / `examples1`: `pooled2` without / with a real visitor's turn for the same
+ *   facts in the user's prompt (`userExamples`, simulator/user-examples.ts).
+ * Every mode labels as generation does: with the labeller's retrieved examples (training split).
  * Prints accepted dialogues per hour, minutes per accepted dialogue, and per role: calls,
  * evaluated vs total prompt tokens, completion tokens/s and seconds per call.
  */
@@ -26,17 +29,27 @@ import { loadVenueDb } from '../multiwoz/venues';
 import { textTable } from '../common/text-table';
 import { sampleGoals, type GoalSource } from '../simulator/goals';
 import { estimateRevealStats } from '../simulator/reveal';
+import { buildTurnRetriever, heldOutIds } from '../simulator/retrieval';
 import { formatRoleTable } from '../simulator/role-usage';
 import { simulateLocally, type GoalRun } from '../simulator/run-local';
 import { REASON } from '../simulator/types';
 import { sessionTracer } from '../simulator/trace';
 
-const MODES: Record<string, { sequences: number; concurrency: number; userHistoryLines?: number }> = {
+interface Mode {
+  sequences: number;
+  concurrency: number;
+  userHistoryLines?: number;
+  userExamples?: boolean;
+}
+
+const MODES: Record<string, Mode> = {
   single: { sequences: 1, concurrency: 1 },
   pooled: { sequences: 8, concurrency: 1 },
   pooled2: { sequences: 8, concurrency: 2 },
   fullhist2: { sequences: 8, concurrency: 2, userHistoryLines: Infinity },
   window2: { sequences: 8, concurrency: 2, userHistoryLines: 4 },
+  examples0: { sequences: 8, concurrency: 2, userExamples: false },
+  examples1: { sequences: 8, concurrency: 2, userExamples: true },
 };
 
 /** Role checks that fired (corrected or fatal) and repeats, per 100 user turns of every attempt. */
@@ -69,6 +82,7 @@ async function main() {
   const db = loadVenueDb();
   const ontology = loadOntology();
   const stats = estimateRevealStats(train);
+  const retriever = buildTurnRetriever(train, { split: 'train', excludeIds: await heldOutIds() });
   const goals = sampleGoals({
     count: goalsN,
     seed,
@@ -93,18 +107,19 @@ async function main() {
   ];
   const details: string[] = [];
   for (const mode of modes) {
-    const { sequences, concurrency, userHistoryLines } = MODES[mode]!;
+    const { sequences, concurrency, userHistoryLines, userExamples } = MODES[mode]!;
     const llm = createLocalLlamaClient({ modelPath, temperature: 0.5, maxTokens: 512, sequences });
     await llm.preflight?.(); // model load is not generation time
     try {
       const { runs, summary } = await simulateLocally(
         goals,
-        { llm, db, ontology, stats },
+        { llm, db, ontology, stats, retriever },
         {
           seed,
           paraphrases: 0,
           concurrency,
           ...(userHistoryLines !== undefined ? { userHistoryLines } : {}),
+          ...(userExamples !== undefined ? { userExamples } : {}),
           onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`),
           // TRACE=1 prints every turn as it is made (stderr).
           ...(process.env.TRACE ? { onStep: sessionTracer((l) => console.error(`${mode} ${l}`)) } : {}),

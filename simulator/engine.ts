@@ -60,6 +60,7 @@ import {
   type UserPromptInput,
 } from './types';
 import { goalValues, planUserMove } from './user-policy';
+import { visitorExample } from './user-examples';
 
 export interface SimulatorDeps {
   llm: LlmClient;
@@ -85,6 +86,11 @@ export interface SimulatorOptions {
    * shows them all. Default `USER_HISTORY_LINES`. The checks always see the whole dialogue.
    */
   userHistoryLines?: number;
+  /**
+   * Whether the user's prompt shows a real visitor's turn saying the same kinds of facts, values
+   * swapped (`visitorExample`; needs `SimulatorDeps.retriever`). Default `USER_EXAMPLES`.
+   */
+  userExamples?: boolean;
 }
 
 /**
@@ -95,6 +101,9 @@ export interface SimulatorOptions {
  * and the agent answered the repeat with its own.
  */
 export const USER_HISTORY_LINES = Infinity;
+
+/** Default of `userExamples`; see `bench/local-llm.bench.ts examples0,examples1`. */
+export const USER_EXAMPLES = false;
 
 const PERSONAS = [
   'a first-time visitor to Cambridge, polite and brief',
@@ -171,8 +180,22 @@ function userTurnCount(s: Session): number {
 
 type StepFn = (s: Session, deps: SimulatorDeps, opts: SimulatorOptions, rng: Rng) => Promise<void>;
 
-function userInput(s: Session, move: PendingUserMove, opts: SimulatorOptions): UserPromptInput {
+/** The example line's turn, for turns that carry new facts (not a change: its old value matters). */
+function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
+  if (!(opts.userExamples ?? USER_EXAMPLES) || !deps.retriever) return undefined;
+  if (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK) return undefined;
+  return visitorExample(deps.retriever, move.reveal, `${s.goalIndex}/${s.attempt}/${s.turns.length}`);
+}
+
+function userInput(
+  s: Session,
+  move: PendingUserMove,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions,
+): UserPromptInput {
+  const example = exampleFor(s, move, deps, opts);
   return {
+    ...(example ? { example } : {}),
     historyLines: opts.userHistoryLines ?? USER_HISTORY_LINES,
     persona: s.persona,
     domain: s.goal.domains[move.domainIndex]?.domain,
@@ -230,7 +253,7 @@ const userStep: StepFn = async (s, deps, opts) => {
   const planned = planUserMove(s);
   if ('reject' in planned) return finish(s, planned.reject, planned.detail);
   const move = planned.move;
-  const input = userInput(s, move, opts);
+  const input = userInput(s, move, deps, opts);
   const utterance = await askUser(s, deps, input, opts.temperature);
   // A goodbye may well echo the agent's; any other turn that only repeats, or that fails a role
   // check, is asked for once more, as its own step so a crash between the two calls repeats neither.
@@ -247,7 +270,7 @@ const userStep: StepFn = async (s, deps, opts) => {
 
 const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
-  const input = userInput(s, pending, opts);
+  const input = userInput(s, pending, deps, opts);
   const before = pending.utterance ?? '';
   const note = pending.problem ? roleNote(pending.problem) : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
   // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.

@@ -61,7 +61,22 @@ export interface TurnRetriever {
   search(query: RetrievalQuery, k: number): RetrievedTurn[];
   /** The indexed dialogues' annotated spelling of a value (`Spellings.spelling`). */
   spelling(slot: string, value: string): string | undefined;
+  /**
+   * Every indexed turn whose update sets exactly `slots` (in any order), in corpus order: the
+   * real turns that said the same kind of facts (simulator/user-examples.ts).
+   */
+  sameUpdate(slots: readonly string[]): readonly UpdateTurn[];
 }
+
+/** An indexed training turn with the whole state after it (first gold value of each slot). */
+export interface UpdateTurn {
+  dialogueId: string;
+  user: string;
+  update: Record<string, string>;
+  state: Record<string, string>;
+}
+
+const slotsKey = (slots: Iterable<string>) => [...slots].sort().join(' ');
 
 const K1 = 1.2;
 const B = 0.75;
@@ -108,6 +123,7 @@ interface Doc {
   system: string;
   user: string;
   update: Record<string, string>;
+  state: Record<string, string>;
   domains: string[];
   length: number;
 }
@@ -174,6 +190,7 @@ export function buildTurnRetriever(
         system,
         user: t.utterance,
         update,
+        state: now,
         domains: [...new Set(Object.keys(update).map(slotDomain))],
         length: words.length,
       });
@@ -192,12 +209,20 @@ export function buildTurnRetriever(
   const idf = (df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
   const norm = Float64Array.from(docs, (d) => K1 * (1 - B + (B * d.length) / (avgLength || 1)));
   const scores = new Float64Array(n);
+  const byUpdate = new Map<string, UpdateTurn[]>();
+  for (const d of docs) {
+    const key = slotsKey(Object.keys(d.update));
+    let list = byUpdate.get(key);
+    if (!list) byUpdate.set(key, (list = []));
+    list.push({ dialogueId: d.dialogueId, user: d.user, update: d.update, state: d.state });
+  }
 
   return {
     split: SPLIT.TRAIN,
     size: n,
     hasDialogue: (id) => ids.has(id),
     spelling: (slot, value) => spellings.spelling(slot, value),
+    sameUpdate: (slots) => byUpdate.get(slotsKey(slots)) ?? [],
     search(query, k) {
       if (k <= 0 || n === 0) return [];
       const weights = new Map<string, number>();

@@ -122,6 +122,8 @@ export interface UserPromptInput {
   historyLines?: number;
   /** Added after the instruction when retrying a turn that only repeated (see echo.ts). */
   note?: string;
+  /** A real visitor's turn with the same kinds of facts, values swapped (user-examples.ts). */
+  example?: string;
 }
 
 /** Input of the system agent prompt: the facts it may use, from the database. */

@@ -29,6 +29,9 @@ import type { ChatMessage } from '../../llm/types';
 /** Heading of the final instruction block; scripts find the block by it. */
 export const USER_INSTRUCTION_HEADING = '[Your next message]';
 
+/** Starts the line with a real visitor's turn for the same facts (simulator/user-examples.ts). */
+export const USER_EXAMPLE_LINE = 'Example of a visitor saying such facts:';
+
 /** How `dontcare` is written in a fact line: the model should say "any … is fine", not a code word. */
 export const DONTCARE_WORDS = "doesn't matter";
 
@@ -173,6 +176,7 @@ function instruction(input: UserPromptInput): string {
   if (lines.length > 0) out.push('Facts:', ...lines.map(([label, value]) => `- ${label}: ${value}`));
   const asks = input.intent === USER_INTENT.REQUEST ? (input.requests ?? []) : [];
   if (asks.length > 0) out.push(`Ask about: ${asks.map(slotDescription).join(', ')}`);
+  if (input.example) out.push(`${USER_EXAMPLE_LINE} "${input.example}"`);
   out.push("Reply with the visitor's next message only, as the visitor would say it.");
   if (input.note) out.push(input.note);
   return out.join('\n');
