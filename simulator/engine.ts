@@ -25,6 +25,7 @@ import {
   cleanUserUtterance,
   USER_STOP,
   USER_MAX_TOKENS,
+  mustMention,
   toLastSentence,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
@@ -272,7 +273,9 @@ const userRetryStep: StepFn = async (s, deps, opts) => {
   const pending = s.pending!;
   const input = userInput(s, pending, deps, opts);
   const before = pending.utterance ?? '';
-  const note = pending.problem ? roleNote(pending.problem) : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
+  const why = pending.problem ? roleNote(pending.problem) : echoNote(pending.echo ?? ECHO.PREVIOUS, before);
+  const say = mustMention(input);
+  const note = say ? `${why}\n${say}` : why;
   // Hotter than the first try: at the default 0.5 the 1.5B model wrote the same words again.
   pending.utterance = await askUser(s, deps, { ...input, note }, ECHO_RETRY_TEMPERATURE);
   // The checks are not loosened for the retry: a second role problem ends the attempt.

@@ -5,6 +5,7 @@
 export {
   cleanUserUtterance,
   USER_STOP,
+  mustMention,
   USER_MAX_TOKENS,
   toLastSentence,
   slotDescription,

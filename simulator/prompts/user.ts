@@ -168,6 +168,17 @@ function facts(input: UserPromptInput): Array<[string, string]> {
   ]);
 }
 
+/**
+ * The retry's reminder of what the turn must say, or undefined when it has no facts: told only
+ * "with the facts given", the 1.5B default model restated earlier facts again ("I'm looking for a
+ * train ticket that arrives at 11:00…" twice, its planned day left out; run gen-real100-s23).
+ */
+export function mustMention(input: UserPromptInput): string | undefined {
+  const lines = facts(input);
+  if (lines.length === 0) return undefined;
+  return `Your message must mention: ${lines.map(([label, value]) => `${label} ${value}`).join('; ')}.`;
+}
+
 function instruction(input: UserPromptInput): string {
   const lines = facts(input);
   const out = [USER_INSTRUCTION_HEADING, `Intent: ${input.intent}`];

@@ -233,6 +233,8 @@ test('a role-swapped user turn is retried as its own step; a kill between the ca
   const retry = llm.prompts[1]!.map((m) => m.content).join('\n');
   expect(retry).toContain('Your last try was rejected. That is what the agent would say.');
   expect(retry).not.toContain('Is there anything else I can help you with?');
+  // ...and names the planned facts: told "with the facts given", the model restated old ones.
+  expect(retry).toMatch(/\nYour message must mention: price range \w+\.$/);
 });
 
 test('a user turn cut off at its token limit keeps its whole sentences', async () => {
