@@ -62,6 +62,7 @@ import {
 } from './types';
 import { goalValues, planUserMove } from './user-policy';
 import { visitorExample } from './user-examples';
+import { templateAnswer } from './agent-template';
 
 export interface SimulatorDeps {
   llm: LlmClient;
@@ -92,6 +93,11 @@ export interface SimulatorOptions {
    * swapped (`visitorExample`; needs `SimulatorDeps.retriever`). Default `USER_EXAMPLES`.
    */
   userExamples?: boolean;
+  /**
+   * Whether an agent turn the LLM failed twice is written from the plan (`templateAnswer`) instead
+   * of rejecting the attempt. Default `AGENT_TEMPLATE`.
+   */
+  agentTemplate?: boolean;
 }
 
 /**
@@ -102,6 +108,9 @@ export interface SimulatorOptions {
  * and the agent answered the repeat with its own.
  */
 export const USER_HISTORY_LINES = Infinity;
+
+/** Default of `agentTemplate`. */
+export const AGENT_TEMPLATE = true;
 
 /** Default of `userExamples`; see `bench/local-llm.bench.ts examples0,examples1`. */
 export const USER_EXAMPLES = false;
@@ -500,7 +509,7 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
     // One retry with the problem stated, as for invalid JSON; then the attempt fails.
     answer = await ask(correction(messages, answer, grounded.problem));
     grounded = groundAnswer(plan, answer, deps.db);
-    if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
+    if (!grounded.ok) return templated(s, plan, deps, opts, REASON.UNGROUNDED_ENTITY, grounded.problem);
   }
   const problem = systemProblem(s, answer.utterance);
   if (problem) {
@@ -513,6 +522,30 @@ const systemStep: StepFn = async (s, deps, opts, rng) => {
   commitSystemTurn(s, plan, answer, grounded.entity);
 };
 
+/**
+ * The agent's turn from the plan (`templateAnswer`) after the LLM failed it twice; the attempt
+ * is rejected with `reason` as before when templates are off or the template fails the checks.
+ */
+function templated(
+  s: Session,
+  plan: SystemPlan,
+  deps: SimulatorDeps,
+  opts: SimulatorOptions,
+  reason: Reason,
+  detail: string,
+): void {
+  const answer = (opts.agentTemplate ?? AGENT_TEMPLATE) ? templateAnswer(plan.input) : undefined;
+  const grounded = answer && groundAnswer(plan, answer, deps.db);
+  if (!answer || !grounded?.ok || systemProblem(s, answer.utterance)) return finish(s, reason, detail);
+  s.failures.push({
+    reason: REASON.AGENT_TEMPLATE,
+    turn: userTurnCount(s),
+    detail: `${detail} — written from the plan: ${answer.utterance}`,
+  });
+  s.pendingSystem = undefined;
+  commitSystemTurn(s, plan, answer, grounded.entity);
+}
+
 const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
   const pending = s.pendingSystem!;
   const plan = planSystemTurn(s, deps.db, rng);
@@ -524,9 +557,10 @@ const systemRetryStep: StepFn = async (s, deps, opts, rng) => {
   const ask = askSystem(s, deps, opts, plan, ECHO_RETRY_TEMPERATURE);
   const answer = await ask(withNote(systemPrompt(plan.input), roleNote(pending.problem)));
   const grounded = groundAnswer(plan, answer, deps.db);
-  if (!grounded.ok) return finish(s, REASON.UNGROUNDED_ENTITY, grounded.problem);
+  if (!grounded.ok) return templated(s, plan, deps, opts, REASON.UNGROUNDED_ENTITY, grounded.problem);
   const again = systemProblem(s, answer.utterance);
-  if (again) return finish(s, again, `${again} again after a retry: ${answer.utterance}`);
+  if (again)
+    return templated(s, plan, deps, opts, again, `${again} again after a retry: ${answer.utterance}`);
   s.pendingSystem = undefined;
   commitSystemTurn(s, plan, answer, grounded.entity);
 };

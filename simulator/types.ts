@@ -75,6 +75,11 @@ export const REASON = {
   AGENT_REPEAT: 'agent_repeat',
   /** A user asking for what the agent's last turn just told it (retried once; rejects). */
   ALREADY_ANSWERED: 'already_answered',
+  /**
+   * An agent turn the LLM failed twice (ungrounded, a repeat, the visitor's voice), written from
+   * the plan by code instead (corrected: `templateAnswer`; rejects when the template fails too).
+   */
+  AGENT_TEMPLATE: 'agent_template',
   /** A domain did not finish within its turn cap (rejects). */
   DOMAIN_CAP: 'domain_cap_exceeded',
   /** The dialogue has 4 turns or fewer (rejects). */

@@ -362,3 +362,37 @@ test('awayFromPrevious keeps the only action or slot there is', () => {
   expect(awayFromPrevious(input, { action: 'book', slot: 'hotel-bookday' })).toEqual(input);
   expect(awayFromPrevious(input, undefined)).toBe(input);
 });
+
+test('an agent turn failed twice is written from the plan; the attempt goes on', async () => {
+  const s = agentsTurn({ action: 'inform' });
+  const repeat = s.turns[1]!.utterance; // "How many nights?"
+  const answer = { action: 'request', entity: null, slot: 'hotel-pricerange', utterance: repeat };
+  const llm = scripted([], [answer, answer]);
+  const first = saved(await stepSession(s, deps(llm), {}));
+  const second = await stepSession(first, deps(llm), {});
+  expect(second.result).toBeUndefined();
+  expect(second.next).toBe('user');
+  expect(second.pendingSystem).toBeUndefined();
+  const turn = second.turns[second.turns.length - 1]!;
+  expect(turn.utterance).toBe('Do you need free wifi?'); // the first missing slot, as MultiWOZ agents ask it
+  expect(turn).toMatchObject({ speaker: 'SYSTEM', action: 'request', slot: 'hotel-internet' });
+  expect(second.failures.map((f) => f.reason)).toEqual([REASON.AGENT_REPEAT, REASON.AGENT_TEMPLATE]);
+  expect(second.failures[1]!.detail).toMatch(
+    /^agent_repeat again after a retry: How many nights\? — written/,
+  );
+  expect(llm.calls).toEqual({ system: 2 }); // no third call: the template is code
+});
+
+test('with agentTemplate off, an agent turn failed twice rejects the attempt as before', async () => {
+  const s = agentsTurn({ action: 'inform' });
+  const answer = {
+    action: 'request',
+    entity: null,
+    slot: 'hotel-pricerange',
+    utterance: s.turns[1]!.utterance,
+  };
+  const llm = scripted([], [answer, answer]);
+  const first = saved(await stepSession(s, deps(llm), { agentTemplate: false }));
+  const second = await stepSession(first, deps(llm), { agentTemplate: false });
+  expect(second.result).toEqual({ accepted: false, reason: REASON.AGENT_REPEAT });
+});
