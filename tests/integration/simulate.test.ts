@@ -43,10 +43,18 @@ beforeEach(() => {
   server.setResponder(scriptedRoles());
 });
 
-function run(goalsToRun: SampledGoal[], roles: ScriptedRolesOptions = {}) {
+function run(
+  goalsToRun: SampledGoal[],
+  roles: ScriptedRolesOptions = {},
+  opts: { agentTemplate?: boolean } = {},
+) {
   server.setResponder(scriptedRoles(roles));
   const llm = createOpenAiClient({ apiKey: 'sk-test-123', baseURL: server.url, model: 'test-model' });
-  return simulateLocally(goalsToRun, { llm, db, ontology, stats }, { seed: 7, retry: { initialMs: 10 } });
+  return simulateLocally(
+    goalsToRun,
+    { llm, db, ontology, stats },
+    { seed: 7, retry: { initialMs: 10 }, ...opts },
+  );
 }
 
 test('simulate CLI: 20 goals, every state valid, entities real, both export layouts reload', async () => {
@@ -139,11 +147,17 @@ test('malformed JSON once is retried by the structured call; twice rejects the a
   expect(bad.runs[0]!.attempts.map((a) => a.reason)).toEqual(Array(3).fill(REASON.INVALID_LLM_OUTPUT));
 });
 
-test('a system agent that invents a venue is rejected as ungrounded', async () => {
+test('a system agent that invents a venue: its turns are written from the plan, or the attempt is rejected', async () => {
   const withVenue = goals.filter((g) => g.goal.domains.some((d) => d.domain !== 'taxi')).slice(0, 1);
+  const off = await run(withVenue, { systemInventsEntity: true }, { agentTemplate: false });
+  expect(off.runs[0]!.accepted).toBeUndefined();
+  expect(off.runs[0]!.attempts[0]!.reason).toBe(REASON.UNGROUNDED_ENTITY);
+  // The default: each invented venue is sent back once, then the turn is the plan's template.
   const { runs } = await run(withVenue, { systemInventsEntity: true });
-  expect(runs[0]!.accepted).toBeUndefined();
-  expect(runs[0]!.attempts[0]!.reason).toBe(REASON.UNGROUNDED_ENTITY);
+  expect(runs[0]!.accepted).toBeDefined();
+  const templated = runs[0]!.attempts.at(-1)!.failures.filter((f) => f.reason === REASON.AGENT_TEMPLATE);
+  expect(templated.length).toBeGreaterThan(0);
+  expect(templated.every((f) => /written from the plan/.test(f.detail))).toBe(true);
 });
 
 test.each([
