@@ -98,6 +98,12 @@ export interface SimulatorOptions {
    * of rejecting the attempt. Default `AGENT_TEMPLATE`.
    */
   agentTemplate?: boolean;
+  /**
+   * Whether a user turn the LLM failed twice becomes a real visitor's turn for the same facts
+   * (`visitorExample`, needs `SimulatorDeps.retriever`) instead of rejecting the attempt.
+   * Default `USER_FALLBACK`.
+   */
+  userFallback?: boolean;
 }
 
 /**
@@ -108,6 +114,9 @@ export interface SimulatorOptions {
  * and the agent answered the repeat with its own.
  */
 export const USER_HISTORY_LINES = Infinity;
+
+/** Default of `userFallback`. */
+export const USER_FALLBACK = true;
 
 /** Default of `agentTemplate`. */
 export const AGENT_TEMPLATE = true;
@@ -195,6 +204,19 @@ function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts
   if (!(opts.userExamples ?? USER_EXAMPLES) || !deps.retriever) return undefined;
   if (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK) return undefined;
   return visitorExample(deps.retriever, move.reveal, `${s.goalIndex}/${s.attempt}/${s.turns.length}`);
+}
+
+/** A real visitor's turn for the move's facts that passes the checks, for a turn failed twice. */
+function fallbackTurn(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
+  if (!(opts.userFallback ?? USER_FALLBACK) || !deps.retriever) return undefined;
+  if (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK) return undefined;
+  const example = visitorExample(
+    deps.retriever,
+    move.reveal,
+    `${s.goalIndex}/${s.attempt}/${s.turns.length}`,
+  );
+  if (!example || userProblem(s, move, example) || echoOf(example, history(s))) return undefined;
+  return example;
 }
 
 function userInput(
@@ -289,7 +311,17 @@ const userRetryStep: StepFn = async (s, deps, opts) => {
   pending.utterance = await askUser(s, deps, { ...input, note }, ECHO_RETRY_TEMPERATURE);
   // The checks are not loosened for the retry: a second role problem ends the attempt.
   const again = userProblem(s, pending, pending.utterance);
-  if (again) return finish(s, again, `${again} again after a retry: ${pending.utterance}`);
+  if (again) {
+    const detail = `${again} again after a retry: ${pending.utterance}`;
+    const example = fallbackTurn(s, pending, deps, opts);
+    if (!example) return finish(s, again, detail);
+    s.failures.push({
+      reason: REASON.USER_EXAMPLE,
+      turn: userTurnCount(s),
+      detail: `${detail} — a real visitor's turn instead: ${example}`,
+    });
+    pending.utterance = example;
+  }
   delete pending.problem;
   afterUserUtterance(s, opts);
 };

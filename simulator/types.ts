@@ -80,6 +80,12 @@ export const REASON = {
    * the plan by code instead (corrected: `templateAnswer`; rejects when the template fails too).
    */
   AGENT_TEMPLATE: 'agent_template',
+  /**
+   * A user turn the LLM failed twice (empty, the agent's voice, asking again), replaced by a real
+   * training visitor turn with the same kinds of facts, values swapped (corrected:
+   * `visitorExample`, then labelled as any other turn; rejects when there is none).
+   */
+  USER_EXAMPLE: 'user_example',
   /** A domain did not finish within its turn cap (rejects). */
   DOMAIN_CAP: 'domain_cap_exceeded',
   /** The dialogue has 4 turns or fewer (rejects). */

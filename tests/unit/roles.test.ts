@@ -25,6 +25,7 @@ import { REASON, type SystemPromptInput } from '../../simulator/types';
 import { awayFromPrevious } from '../../simulator/system-policy';
 import type { ChatMessage, LlmClient } from '../../llm/types';
 import { hotelSession } from '../helpers/sessions';
+import { loadTurnRetriever, type TurnRetriever } from '../../simulator/retrieval';
 
 let test21: Dialogue[];
 beforeAll(async () => {
@@ -395,4 +396,44 @@ test('with agentTemplate off, an agent turn failed twice rejects the attempt as 
   const first = saved(await stepSession(s, deps(llm), { agentTemplate: false }));
   const second = await stepSession(first, deps(llm), { agentTemplate: false });
   expect(second.result).toEqual({ accepted: false, reason: REASON.AGENT_REPEAT });
+});
+
+describe('a user turn failed twice', () => {
+  let retriever: TurnRetriever;
+  beforeAll(async () => {
+    retriever = await loadTurnRetriever();
+  }, 60_000);
+
+  test("becomes a real visitor's turn for the same facts, then labelled as any other", async () => {
+    const llm = scripted(['Sure.', 'Sure, go ahead.'], []);
+    const d = { ...deps(llm), retriever };
+    const start = hotelSession({ action: 'request', slot: 'hotel-pricerange' });
+    const first = saved(await stepSession(start, d, { paraphrases: 0 }));
+    expect(first.failures.map((f) => f.reason)).toEqual([REASON.EMPTY_TURN]);
+    const second = await stepSession(first, d, { paraphrases: 0 });
+    expect(second.result).toBeUndefined();
+    expect(second.next).toBe('label');
+    expect(second.failures.map((f) => f.reason)).toEqual([REASON.EMPTY_TURN, REASON.USER_EXAMPLE]);
+    const turn = second.pending!.utterance!;
+    const [slot, value] = Object.entries(second.pending!.reveal)[0]!;
+    expect(slot).toBe('hotel-pricerange');
+    expect(turn.toLowerCase()).toContain(value);
+    expect(userProblem(second, second.pending!, turn)).toBeUndefined();
+    expect(second.failures[1]!.detail).toContain(`a real visitor's turn instead: ${turn}`);
+    expect(llm.calls).toEqual({ user: 2 });
+  });
+
+  test('rejects the attempt as before with userFallback off, or without a retriever', async () => {
+    for (const [d, opts] of [
+      [{ retriever }, { userFallback: false }],
+      [{}, {}],
+    ] as const) {
+      const llm = scripted(['Sure.', 'Sure, go ahead.'], []);
+      const all = { ...deps(llm), ...d };
+      const start = hotelSession({ action: 'request', slot: 'hotel-pricerange' });
+      const first = saved(await stepSession(start, all, { paraphrases: 0, ...opts }));
+      const second = await stepSession(first, all, { paraphrases: 0, ...opts });
+      expect(second.result).toEqual({ accepted: false, reason: REASON.EMPTY_TURN });
+    }
+  });
 });
