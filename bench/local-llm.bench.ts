@@ -15,6 +15,8 @@
  *   only the last 4 transcript lines (`userHistoryLines`).
  * - `examples0` / `examples1`: `pooled2` without / with a real visitor's turn for the same
  *   facts in the user's prompt (`userExamples`, simulator/user-examples.ts).
+ * - `strict2` / `fallback2`: `pooled2` with a turn the LLM failed twice rejecting the attempt /
+ *   written from the plan (agent) or taken from a real visitor turn (user).
  * Every mode labels as generation does: with the labeller's retrieved examples (training split).
  * Prints accepted dialogues per hour, minutes per accepted dialogue, and per role: calls,
  * evaluated vs total prompt tokens, completion tokens/s and seconds per call.
@@ -40,6 +42,8 @@ interface Mode {
   concurrency: number;
   userHistoryLines?: number;
   userExamples?: boolean;
+  /** `agentTemplate` and `userFallback` together (a turn failed twice: template / real turn). */
+  fallback?: boolean;
 }
 
 const MODES: Record<string, Mode> = {
@@ -50,6 +54,8 @@ const MODES: Record<string, Mode> = {
   window2: { sequences: 8, concurrency: 2, userHistoryLines: 4 },
   examples0: { sequences: 8, concurrency: 2, userExamples: false },
   examples1: { sequences: 8, concurrency: 2, userExamples: true },
+  strict2: { sequences: 8, concurrency: 2, fallback: false },
+  fallback2: { sequences: 8, concurrency: 2, fallback: true },
 };
 
 /** Role checks that fired (corrected or fatal) and repeats, per 100 user turns of every attempt. */
@@ -107,7 +113,7 @@ async function main() {
   ];
   const details: string[] = [];
   for (const mode of modes) {
-    const { sequences, concurrency, userHistoryLines, userExamples } = MODES[mode]!;
+    const { sequences, concurrency, userHistoryLines, userExamples, fallback } = MODES[mode]!;
     const llm = createLocalLlamaClient({ modelPath, temperature: 0.5, maxTokens: 512, sequences });
     await llm.preflight?.(); // model load is not generation time
     try {
@@ -120,6 +126,7 @@ async function main() {
           concurrency,
           ...(userHistoryLines !== undefined ? { userHistoryLines } : {}),
           ...(userExamples !== undefined ? { userExamples } : {}),
+          ...(fallback !== undefined ? { agentTemplate: fallback, userFallback: fallback } : {}),
           onGoal: (_r, done) => console.error(`${mode}: goal ${done}/${goalsN}`),
           // TRACE=1 prints every turn as it is made (stderr).
           ...(process.env.TRACE ? { onStep: sessionTracer((l) => console.error(`${mode} ${l}`)) } : {}),
