@@ -59,7 +59,7 @@ const MODES: Record<string, Mode> = {
 };
 
 /** Role checks that fired (corrected or fatal) and repeats, per 100 user turns of every attempt. */
-function problemRates(runs: GoalRun[]): { roles: string; repeats: string } {
+function problemRates(runs: GoalRun[]): { roles: string; repeats: string; fallbacks: string } {
   const attempts = runs.flatMap((r) => r.attempts);
   const turns = attempts.flatMap((a) => a.turns.filter((t) => t.speaker === 'USER')).length;
   const count = (reasons: string[]) =>
@@ -68,6 +68,7 @@ function problemRates(runs: GoalRun[]): { roles: string; repeats: string } {
   return {
     roles: per100(count([REASON.USER_AS_AGENT, REASON.AGENT_AS_USER, REASON.EMPTY_TURN])),
     repeats: per100(count([REASON.AGENT_REPEAT, REASON.REPEATED_TURN, REASON.ALREADY_ANSWERED])),
+    fallbacks: per100(count([REASON.AGENT_TEMPLATE, REASON.USER_EXAMPLE])),
   };
 }
 
@@ -109,6 +110,7 @@ async function main() {
       'evaluated/prompt',
       'role problems/100 turns',
       'repeats/100 turns',
+      'fallback turns/100 turns',
     ],
   ];
   const details: string[] = [];
@@ -150,6 +152,7 @@ async function main() {
         `${evaluated}/${summary.usage.promptTokens} (${Math.round((100 * evaluated) / Math.max(1, summary.usage.promptTokens))}%)`,
         rates.roles,
         rates.repeats,
+        rates.fallbacks,
       ]);
       details.push(
         `${mode}: rejected attempts ${JSON.stringify(summary.reasons)}, corrections ${JSON.stringify(summary.corrections)}\n` +
