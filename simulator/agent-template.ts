@@ -67,8 +67,11 @@ export function templateAnswer(input: SystemPromptInput): SystemAnswer | undefin
   const first = input.candidates[0];
   const name = first ? entityLabel(first) : undefined;
   const domain = input.domain ?? '';
+  // Database names are lower case; a sentence still starts with a capital.
   const say = (utterance: string, entity: string | null = null, slot: string | null = null) =>
-    action ? { action, entity, slot, utterance } : undefined;
+    action
+      ? { action, entity, slot, utterance: utterance.charAt(0).toUpperCase() + utterance.slice(1) }
+      : undefined;
   switch (action) {
     case SYSTEM_ACTION.GREET:
       return say('Hello, what can I help you with today?');

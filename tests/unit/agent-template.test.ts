@@ -63,6 +63,13 @@ test('reads like a MultiWOZ agent', () => {
   );
 });
 
+test('a sentence starts with a capital, the name as the database spells it', () => {
+  const p = plan('restaurant', { 'restaurant-food': 'portuguese', 'restaurant-area': 'centre' }, ['inform']);
+  expect(templateAnswer({ ...p.input, matchCount: 1 })!.utterance).toMatch(
+    /^Nandos city centre matches your request\./,
+  );
+});
+
 test('no template when the plan lacks what the action needs', () => {
   const p = plan('hotel', { 'hotel-area': 'north' }, ['request']);
   expect(templateAnswer({ ...p.input, missingSlots: [] })).toBeUndefined();
