@@ -26,6 +26,7 @@ import {
   USER_STOP,
   USER_MAX_TOKENS,
   mustMention,
+  plainRequest,
   toLastSentence,
 } from './prompts';
 import { sampleRevealPlan, type RevealStats } from './reveal';
@@ -206,15 +207,20 @@ function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts
   return visitorExample(deps.retriever, move.reveal, `${s.goalIndex}/${s.attempt}/${s.turns.length}`);
 }
 
-/** A real visitor's turn for the move's facts that passes the checks, for a turn failed twice. */
+/**
+ * For a turn failed twice, one that passes the checks: a real visitor's turn for the move's facts
+ * (inform, book), or the request asked plainly (a request without facts).
+ */
 function fallbackTurn(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
-  if (!(opts.userFallback ?? USER_FALLBACK) || !deps.retriever) return undefined;
-  if (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK) return undefined;
-  const example = visitorExample(
-    deps.retriever,
-    move.reveal,
-    `${s.goalIndex}/${s.attempt}/${s.turns.length}`,
-  );
+  if (!(opts.userFallback ?? USER_FALLBACK)) return undefined;
+  const facts = Object.keys(move.reveal).length > 0;
+  const key = `${s.goalIndex}/${s.attempt}/${s.turns.length}`;
+  const example =
+    move.intent === USER_INTENT.REQUEST && !facts
+      ? plainRequest(move.requests ?? [])
+      : (move.intent === USER_INTENT.INFORM || move.intent === USER_INTENT.BOOK) && deps.retriever
+        ? visitorExample(deps.retriever, move.reveal, key)
+        : undefined;
   if (!example || userProblem(s, move, example) || echoOf(example, history(s))) return undefined;
   return example;
 }
@@ -318,7 +324,7 @@ const userRetryStep: StepFn = async (s, deps, opts) => {
     s.failures.push({
       reason: REASON.USER_EXAMPLE,
       turn: userTurnCount(s),
-      detail: `${detail} — a real visitor's turn instead: ${example}`,
+      detail: `${detail} — ${pending.intent === USER_INTENT.REQUEST ? 'asked plainly' : "a real visitor's turn"} instead: ${example}`,
     });
     pending.utterance = example;
   }

@@ -82,8 +82,9 @@ export const REASON = {
   AGENT_TEMPLATE: 'agent_template',
   /**
    * A user turn the LLM failed twice (empty, the agent's voice, asking again), replaced by a real
-   * training visitor turn with the same kinds of facts, values swapped (corrected:
-   * `visitorExample`, then labelled as any other turn; rejects when there is none).
+   * training visitor turn with the same kinds of facts, values swapped, or a request without
+   * facts asked plainly (corrected: `visitorExample` / `plainRequest`, then labelled as any other
+   * turn; rejects when there is none).
    */
   USER_EXAMPLE: 'user_example',
   /** A domain did not finish within its turn cap (rejects). */

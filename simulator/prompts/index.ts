@@ -6,6 +6,7 @@ export {
   cleanUserUtterance,
   USER_STOP,
   mustMention,
+  plainRequest,
   USER_MAX_TOKENS,
   toLastSentence,
   slotDescription,

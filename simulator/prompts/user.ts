@@ -169,6 +169,15 @@ function facts(input: UserPromptInput): Array<[string, string]> {
 }
 
 /**
+ * A request asked plainly, as MultiWOZ visitors do ("Could I get the phone number and postcode,
+ * please?"): the fallback of a request turn the LLM failed twice (simulator/engine.ts).
+ */
+export function plainRequest(requests: readonly string[]): string | undefined {
+  if (requests.length === 0) return undefined;
+  return `Could I get the ${joinWords(requests.map(slotDescription))}, please?`;
+}
+
+/**
  * The retry's reminder of what the turn must say, or undefined when it has no facts: told only
  * "with the facts given", the 1.5B default model restated earlier facts again ("I'm looking for a
  * train ticket that arrives at 11:00…" twice, its planned day left out; run gen-real100-s23).

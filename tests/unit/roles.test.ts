@@ -423,6 +423,25 @@ describe('a user turn failed twice', () => {
     expect(llm.calls).toEqual({ user: 2 });
   });
 
+  test('a request without facts is asked plainly', async () => {
+    const llm = scripted(['Sure, would you like to know the phone number?'], []);
+    const s = hotelSession({ action: 'inform' });
+    s.pending = {
+      intent: 'request',
+      domainIndex: 0,
+      reveal: {},
+      requests: ['phone', 'postcode'],
+      utterance: 'Would you like to know the phone number?',
+      problem: REASON.USER_AS_AGENT,
+    } as never;
+    s.next = 'user_retry';
+    const next = await stepSession(s, { ...deps(llm), retriever }, { paraphrases: 0 });
+    expect(next.result).toBeUndefined();
+    expect(next.pending!.utterance).toBe('Could I get the phone number and postcode, please?');
+    expect(next.failures.at(-1)).toMatchObject({ reason: REASON.USER_EXAMPLE });
+    expect(next.failures.at(-1)!.detail).toMatch(/asked plainly instead: Could I get/);
+  });
+
   test('rejects the attempt as before with userFallback off, or without a retriever', async () => {
     for (const [d, opts] of [
       [{ retriever }, { userFallback: false }],
