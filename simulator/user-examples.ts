@@ -7,8 +7,8 @@
  * them, it has a visitor's sentence to follow. The same idea as the labeller's retrieved examples
  * (IC-DST), from the same index: the training split only, never a dev or test dialogue.
  *
- * A turn is only used when the swap is clean: each of its values is written out once, word for
- * word, and it says no other value of its dialogue's state (a real visitor restating the earlier
+ * A turn is only used when the swap is clean: each value it swaps is written out once, word for
+ * word (a value the plan shares with it stays as said: "free wifi", "any area"), and it says no other value of its dialogue's state (a real visitor restating the earlier
  * "to Cambridge" would teach the model to add a fact the plan did not give).
  */
 import { isMentioned } from './mentions';
@@ -55,15 +55,20 @@ export function relexicalize(turn: UpdateTurn, facts: Readonly<Record<string, st
   if (old.length !== Object.keys(facts).length) return undefined;
   const values = old.map(([, v]) => v.toLowerCase());
   if (new Set(values).size !== values.length) return undefined; // "2 people, 2 nights": which is which?
+  // A value the plan shares with the turn stays as the visitor said it ("free wifi" for internet
+  // yes, "any area" for dontcare); only different values are swapped, and those must be exact.
+  const swapped = old.filter(([slot, v]) => facts[slot] !== v);
   for (const [slot, v] of old) {
     const to = facts[slot];
-    if (to === undefined || to === 'dontcare' || v === 'dontcare' || v.includes('|')) return undefined;
-    if (occurrences(text, v).length !== 1) return undefined;
+    if (to === undefined || v.includes('|')) return undefined;
+    if (to === v) {
+      if (!isMentioned(slot, v, text)) return undefined;
+    } else if (to === 'dontcare' || v === 'dontcare' || occurrences(text, v).length !== 1) return undefined;
   }
   for (const [slot, v] of Object.entries(turn.state))
     if (!(slot in turn.update) && isMentioned(slot, v, text)) return undefined;
   // All at once, from the original text: a new value may spell another slot's old one.
-  const spans = old
+  const spans = swapped
     .map(([slot, v]) => ({ at: occurrences(text, v)[0]!.index!, length: v.length, to: facts[slot]! }))
     .sort((a, b) => b.at - a.at);
   if (spans.some((s, i) => i > 0 && s.at + s.length > spans[i - 1]!.at)) return undefined;
@@ -89,7 +94,7 @@ export function visitorExample(
   key: string,
 ): string | undefined {
   const slots = Object.keys(facts);
-  if (slots.length === 0 || Object.values(facts).includes('dontcare')) return undefined;
+  if (slots.length === 0) return undefined;
   const turns = retriever.sameUpdate(slots);
   if (turns.length === 0) return undefined;
   const start = hash(key) % turns.length;

@@ -10,6 +10,7 @@ import { loadTurnRetriever, type TurnRetriever, type UpdateTurn } from '../../si
 import { detokenize, relexicalize, visitorExample } from '../../simulator/user-examples';
 import { USER_EXAMPLE_LINE, userPrompt } from '../../simulator/prompts/user';
 import { USER_INTENT } from '../../simulator/types';
+import { isMentioned } from '../../simulator/mentions';
 
 const turn = (user: string, update: Record<string, string>, state = update): UpdateTurn => ({
   dialogueId: 'X',
@@ -37,6 +38,14 @@ test('values are swapped for the planned ones, all at once', () => {
   expect(relexicalize(t, { 'hotel-pricerange': 'north', 'hotel-area': 'cheap' })).toBe(
     'I need a north place in the cheap.',
   );
+});
+
+test('a value the plan shares is kept as said, when said', () => {
+  const t = turn('i need free wifi in the north .', { 'hotel-internet': 'yes', 'hotel-area': 'north' });
+  expect(relexicalize(t, { 'hotel-internet': 'yes', 'hotel-area': 'east' })).toBe(
+    'I need free wifi in the east.',
+  );
+  expect(relexicalize(t, { 'hotel-internet': 'no', 'hotel-area': 'east' })).toBeUndefined(); // "yes" is not written
 });
 
 test('a turn is refused when the swap would not be clean', () => {
@@ -108,7 +117,11 @@ describe('on the real training split', () => {
     expect(example).toBeDefined();
     for (const v of Object.values(facts)) expect(example.toLowerCase()).toContain(v);
     expect(visitorExample(retriever, facts, '3/1/0')).toBe(example);
-    expect(visitorExample(retriever, { 'hotel-area': 'dontcare' }, 'k')).toBeUndefined();
+    // A value the plan shares with the real turn stays as the visitor said it.
+    const wifi = visitorExample(retriever, { 'hotel-internet': 'yes', 'hotel-area': 'west' }, 'k')!;
+    expect(isMentioned('hotel-internet', 'yes', wifi) && isMentioned('hotel-area', 'west', wifi)).toBe(true);
+    const any = visitorExample(retriever, { 'hotel-area': 'dontcare' }, 'k')!;
+    expect(isMentioned('hotel-area', 'dontcare', any)).toBe(true);
     expect(visitorExample(retriever, {}, 'k')).toBeUndefined();
   });
 
