@@ -200,11 +200,16 @@ function userTurnCount(s: Session): number {
 
 type StepFn = (s: Session, deps: SimulatorDeps, opts: SimulatorOptions, rng: Rng) => Promise<void>;
 
-/** The example line's turn, for turns that carry new facts (not a change: its old value matters). */
-function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
-  if (!(opts.userExamples ?? USER_EXAMPLES) || !deps.retriever) return undefined;
-  if (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK) return undefined;
+/** A real visitor's turn for turns that carry new facts (not a change: its old value matters). */
+function realTurnFor(s: Session, move: PendingUserMove, deps: SimulatorDeps): string | undefined {
+  if (!deps.retriever || (move.intent !== USER_INTENT.INFORM && move.intent !== USER_INTENT.BOOK))
+    return undefined;
   return visitorExample(deps.retriever, move.reveal, `${s.goalIndex}/${s.attempt}/${s.turns.length}`);
+}
+
+/** The example line's turn, when `userExamples` is on. */
+function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
+  return (opts.userExamples ?? USER_EXAMPLES) ? realTurnFor(s, move, deps) : undefined;
 }
 
 /**
@@ -213,14 +218,8 @@ function exampleFor(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts
  */
 function fallbackTurn(s: Session, move: PendingUserMove, deps: SimulatorDeps, opts: SimulatorOptions) {
   if (!(opts.userFallback ?? USER_FALLBACK)) return undefined;
-  const facts = Object.keys(move.reveal).length > 0;
-  const key = `${s.goalIndex}/${s.attempt}/${s.turns.length}`;
-  const example =
-    move.intent === USER_INTENT.REQUEST && !facts
-      ? plainRequest(move.requests ?? [])
-      : (move.intent === USER_INTENT.INFORM || move.intent === USER_INTENT.BOOK) && deps.retriever
-        ? visitorExample(deps.retriever, move.reveal, key)
-        : undefined;
+  const plain = move.intent === USER_INTENT.REQUEST && Object.keys(move.reveal).length === 0;
+  const example = plain ? plainRequest(move.requests ?? []) : realTurnFor(s, move, deps);
   if (!example || userProblem(s, move, example) || echoOf(example, history(s))) return undefined;
   return example;
 }
